@@ -1,0 +1,37 @@
+"""Badge data model; one module per area, all re-exported here."""
+from badges.models.accounts import AccredibleAPIConfig, CredlyOrganization
+from badges.models.awards import AccredibleBadge, CredlyBadge, ProviderBadge
+from badges.models.inbox import CredlyWebhookEvent, ReceivedEvent
+from badges.models.progress import BadgeProgress, Fulfillment
+from badges.models.templates import (
+    AccredibleGroup,
+    BadgePenalty,
+    BadgeRequirement,
+    BadgeTemplate,
+    CredlyBadgeTemplate,
+    DataRule,
+    Origin,
+    PenaltyDataRule,
+    RulebookVersion,
+)
+
+__all__ = [
+    "AccredibleAPIConfig",
+    "AccredibleBadge",
+    "AccredibleGroup",
+    "BadgePenalty",
+    "BadgeProgress",
+    "BadgeRequirement",
+    "BadgeTemplate",
+    "CredlyBadge",
+    "CredlyBadgeTemplate",
+    "CredlyOrganization",
+    "CredlyWebhookEvent",
+    "DataRule",
+    "Fulfillment",
+    "Origin",
+    "PenaltyDataRule",
+    "ProviderBadge",
+    "ReceivedEvent",
+    "RulebookVersion",
+]

@@ -1,0 +1,52 @@
+"""Awarded badges: the learner's credential record plus where it stands at the provider."""
+from __future__ import annotations
+
+from django.db import models
+
+from credentials_project.credentials.models import UserCredential
+
+
+class ProviderBadge(models.Model):
+    """What every provider's badge record keeps about issuing it."""
+
+    provider_error = models.TextField(blank=True, help_text="The provider's reason for the last failure.")
+    issue_attempts = models.PositiveIntegerField(default=0)
+    last_attempt_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class CredlyBadge(ProviderBadge, UserCredential):
+    class State(models.TextChoices):
+        CREATED = "created", "created"
+        NO_RESPONSE = "no_response", "no_response"
+        ERROR = "error", "error"
+        PENDING = "pending", "pending"
+        ACCEPTED = "accepted", "accepted"
+        REJECTED = "rejected", "rejected"
+        REVOKED = "revoked", "revoked"
+        EXPIRED = "expired", "expired"
+
+    state = models.CharField(max_length=16, choices=State.choices, default=State.CREATED, db_index=True)
+    external_uuid = models.UUIDField(null=True, blank=True, unique=True, help_text="The badge's ID at Credly.")
+
+    class Meta:
+        verbose_name = "Credly badge"
+
+
+class AccredibleBadge(ProviderBadge, UserCredential):
+    class State(models.TextChoices):
+        CREATED = "created", "created"
+        NO_RESPONSE = "no_response", "no_response"
+        ERROR = "error", "error"
+        ACCEPTED = "accepted", "accepted"
+        EXPIRED = "expired", "expired"
+
+    state = models.CharField(max_length=16, choices=State.choices, default=State.CREATED, db_index=True)
+    external_id = models.PositiveBigIntegerField(
+        null=True, blank=True, unique=True, help_text="The credential's ID at Accredible."
+    )
+
+    class Meta:
+        verbose_name = "Accredible badge"

@@ -1,0 +1,59 @@
+"""Durable records of what arrived from outside: bus events and Credly webhook calls."""
+from __future__ import annotations
+
+from django.db import models
+
+from badges.models.accounts import CredlyOrganization
+
+
+class ReceivedEvent(models.Model):
+    """A bus event that matched configuration, recorded before it is applied.
+
+    Unique on the event id, so a redelivered or replayed event is recognised; a row left
+    ``received`` or ``failed`` is finished by the sweep.
+    """
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "received"
+        PROCESSED = "processed", "processed"
+        FAILED = "failed", "failed"
+
+    event_id = models.UUIDField(unique=True)
+    event_type = models.CharField(max_length=255)
+    event_time = models.DateTimeField(null=True, blank=True)
+    username = models.CharField(max_length=255, blank=True)
+    payload = models.JSONField(help_text="The event's kwargs as plain data, to finish it later.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    attempts = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    processed_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} ({self.status})"
+
+
+class CredlyWebhookEvent(models.Model):
+    """A Credly webhook delivery for a known organization; applied from data fetched back from Credly."""
+
+    class Status(models.TextChoices):
+        RECEIVED = "received", "received"
+        APPLIED = "applied", "applied"
+        FAILED = "failed", "failed"
+        IGNORED = "ignored", "ignored"
+
+    event_id = models.UUIDField(unique=True, help_text="Credly's event ID.")
+    organization = models.ForeignKey(CredlyOrganization, on_delete=models.CASCADE, related_name="webhook_events")
+    event_type = models.CharField(max_length=255)
+    occurred_at = models.CharField(max_length=64, blank=True, help_text="As Credly sent it.")
+    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    error = models.TextField(blank=True)
+    attempts = models.PositiveIntegerField(default=0)
+    received_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    applied_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "Credly webhook event"
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.event_id} ({self.status})"

@@ -1,0 +1,212 @@
+"""Badge templates and the rules that award (requirements) or revoke (penalties) them."""
+from __future__ import annotations
+
+import string
+import uuid
+
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db import models
+from django.db.models import F
+
+from badges.models.accounts import AccredibleAPIConfig, CredlyOrganization
+from credentials_project.credentials.models import AbstractCredential, TimeStampedModel
+
+GROUP_LETTERS = string.ascii_uppercase
+
+
+class Origin(models.TextChoices):
+    CREDLY = "credly", "Credly"
+    ACCREDIBLE = "accredible", "Accredible"
+
+
+class RulebookVersion(models.Model):
+    """One row whose counter moves whenever processing configuration changes.
+
+    Processes cache the active configuration and compare this counter (one cheap query) before
+    each event, so an admin change takes effect on the next event without a restart.
+    """
+
+    version = models.BigIntegerField(default=0)
+    changed = models.DateTimeField(auto_now=True)
+
+    SINGLETON_ID = 1
+
+    @classmethod
+    def current(cls) -> int:
+        row = cls.objects.filter(pk=cls.SINGLETON_ID).values_list("version", flat=True).first()
+        return row if row is not None else 0
+
+    @classmethod
+    def bump(cls) -> None:
+        """Move the counter. Inside a transaction the new value becomes visible with the change.
+
+        Code that changes configuration with ``QuerySet.update()`` or M2M writes outside a
+        ``save()`` must call this itself.
+        """
+        if not cls.objects.filter(pk=cls.SINGLETON_ID).update(version=F("version") + 1):
+            cls.objects.get_or_create(pk=cls.SINGLETON_ID, defaults={"version": 1})
+
+
+class RulebookModel(models.Model):
+    """Base of every model that changes what events do: saving or deleting one bumps the version."""
+
+    class Meta:
+        abstract = True
+
+    def save(self, *args, **kwargs):
+        super().save(*args, **kwargs)
+        RulebookVersion.bump()
+
+    def delete(self, *args, **kwargs):
+        result = super().delete(*args, **kwargs)
+        RulebookVersion.bump()
+        return result
+
+
+class BadgeTemplate(RulebookModel, AbstractCredential):
+    """A badge definition pulled from a provider; subclassed once per provider."""
+
+    class State(models.TextChoices):
+        DRAFT = "draft", "draft"
+        ACTIVE = "active", "active"
+        ARCHIVED = "archived", "archived"
+
+    uuid = models.UUIDField(unique=True, default=uuid.uuid4, help_text="Credly's template ID, or ours.")
+    name = models.CharField(max_length=255, blank=True)
+    description = models.TextField(blank=True)
+    icon = models.URLField(max_length=1024, blank=True, help_text="Image URL at the provider.")
+    origin = models.CharField(max_length=32, choices=Origin.choices, editable=False)
+    state = models.CharField(max_length=16, choices=State.choices, default=State.DRAFT)
+
+    class Meta:
+        verbose_name = "badge template"
+
+    def __str__(self) -> str:
+        return self.name or str(self.uuid)
+
+    def clean(self) -> None:
+        if self.is_active and (self.pk is None or not self.requirements.exists()):
+            raise ValidationError(
+                {"is_active": "A badge template cannot be active without at least one requirement."}
+            )
+
+    @property
+    def provider_template(self) -> CredlyBadgeTemplate | AccredibleGroup:
+        """The provider subclass row of this template."""
+        if isinstance(self, CredlyBadgeTemplate | AccredibleGroup):
+            return self
+        return self.credlybadgetemplate if self.origin == Origin.CREDLY else self.accrediblegroup
+
+
+class CredlyBadgeTemplate(BadgeTemplate):
+    organization = models.ForeignKey(CredlyOrganization, on_delete=models.CASCADE, related_name="templates")
+
+    class Meta:
+        verbose_name = "Credly badge template"
+
+    def save(self, *args, **kwargs):
+        self.origin = Origin.CREDLY
+        super().save(*args, **kwargs)
+
+
+class AccredibleGroup(BadgeTemplate):
+    api_config = models.ForeignKey(AccredibleAPIConfig, on_delete=models.CASCADE, related_name="groups")
+    external_id = models.PositiveBigIntegerField(help_text="The group's ID at Accredible.")
+
+    class Meta:
+        verbose_name = "Accredible group"
+        constraints = [
+            models.UniqueConstraint(fields=["api_config", "external_id"], name="badges_unique_accredible_group"),
+        ]
+
+    def save(self, *args, **kwargs):
+        self.origin = Origin.ACCREDIBLE
+        super().save(*args, **kwargs)
+
+
+class BadgeRequirement(RulebookModel, TimeStampedModel):
+    """One way to fulfil a group: an event of ``event_type`` whose payload satisfies every rule.
+
+    Requirements sharing a ``group`` letter are alternatives (OR); all groups are needed (AND).
+    """
+
+    template = models.ForeignKey(BadgeTemplate, on_delete=models.CASCADE, related_name="requirements")
+    event_type = models.CharField(max_length=255, help_text="The public event that can fulfil it.")
+    description = models.TextField(blank=True)
+    group = models.CharField(
+        max_length=1,
+        blank=True,
+        validators=[RegexValidator(r"^[A-Z]$", "A group is one capital letter A-Z.")],
+        help_text="Requirements with the same letter are alternatives; every group is needed.",
+    )
+
+    class Meta:
+        ordering = ("group", "id")
+
+    def __str__(self) -> str:
+        return f"{self.template}: group {self.group} ({self.event_type})"
+
+    def next_free_group(self) -> str:
+        used = set(BadgeRequirement.objects.filter(template_id=self.template_id).values_list("group", flat=True))
+        return next((letter for letter in GROUP_LETTERS if letter not in used), GROUP_LETTERS[-1])
+
+    def save(self, *args, **kwargs):
+        if not self.group:
+            self.group = self.next_free_group()
+        super().save(*args, **kwargs)
+
+
+class AbstractDataRule(RulebookModel):
+    """``<value at data_path> <operator> <value>`` on an event payload."""
+
+    class Operator(models.TextChoices):
+        EQ = "eq", "equals"
+        NE = "ne", "not equals"
+
+    data_path = models.CharField(max_length=255, help_text="Dotted key path into the event payload.")
+    operator = models.CharField(max_length=2, choices=Operator.choices, default=Operator.EQ)
+    value = models.CharField(max_length=255)
+
+    class Meta:
+        abstract = True
+
+    def __str__(self) -> str:
+        return f"{self.data_path} {self.operator} {self.value}"
+
+
+class DataRule(AbstractDataRule):
+    requirement = models.ForeignKey(BadgeRequirement, on_delete=models.CASCADE, related_name="rules")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["requirement", "data_path", "operator", "value"], name="badges_unique_data_rule"
+            ),
+        ]
+
+
+class BadgePenalty(RulebookModel, TimeStampedModel):
+    """An event that takes progress back: it removes the fulfillments of ``requirements``."""
+
+    template = models.ForeignKey(BadgeTemplate, on_delete=models.CASCADE, related_name="penalties")
+    event_type = models.CharField(max_length=255)
+    description = models.TextField(blank=True)
+    requirements = models.ManyToManyField(BadgeRequirement, related_name="penalties")
+
+    class Meta:
+        verbose_name_plural = "badge penalties"
+
+    def __str__(self) -> str:
+        return f"{self.template}: penalty ({self.event_type})"
+
+
+class PenaltyDataRule(AbstractDataRule):
+    penalty = models.ForeignKey(BadgePenalty, on_delete=models.CASCADE, related_name="rules")
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(
+                fields=["penalty", "data_path", "operator", "value"], name="badges_unique_penalty_data_rule"
+            ),
+        ]

@@ -1,0 +1,2 @@
+"""Public URLs of the badges app (mounted under ``/badges/`` by the host)."""
+urlpatterns: list = []

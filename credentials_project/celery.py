@@ -1,0 +1,14 @@
+"""Celery application of the host service.
+
+Without ``CELERY_BROKER_URL`` tasks run eagerly in-process (see settings), so the embedded
+default needs no broker.
+"""
+import os
+
+from celery import Celery
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "credentials_project.settings")
+
+app = Celery("credentials_project")
+app.config_from_object("django.conf:settings", namespace="CELERY")
+app.autodiscover_tasks()

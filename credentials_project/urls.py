@@ -1,0 +1,8 @@
+"""URLs of the host service: the admin and the badges app."""
+from django.contrib import admin
+from django.urls import include, path
+
+urlpatterns = [
+    path("admin/", admin.site.urls),
+    path("badges/", include("badges.urls")),
+]

@@ -1,0 +1,7 @@
+"""WSGI entry point of the host service."""
+import os
+
+from django.core.wsgi import get_wsgi_application
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "credentials_project.settings")
+application = get_wsgi_application()
