@@ -6,6 +6,7 @@ reads configuration through :func:`badges_config` so it always sees the merged d
 from __future__ import annotations
 
 import copy
+import uuid
 from typing import Any
 from urllib.parse import urlparse
 
@@ -103,6 +104,14 @@ def _error(msg: str, hint: str = "", id_: str = "badges.E001") -> checks.Error:
     return checks.Error(f"BADGES_CONFIG: {msg}", hint=hint or None, id=id_)
 
 
+def _is_uuid(value: Any) -> bool:
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        return False
+    return isinstance(value, str)
+
+
 def _check_url(value: Any, where: str) -> list[checks.Error]:
     parsed = urlparse(value) if isinstance(value, str) else None
     if not parsed or parsed.scheme not in {"http", "https"} or not parsed.netloc:
@@ -154,7 +163,7 @@ def check_badges_config(app_configs=None, **kwargs) -> list[checks.CheckMessage]
         for key in keys:
             errors += _check_url(config[provider][key], f'"{provider}.{key}"')
     orgs = config["credly"]["ORGANIZATIONS"]
-    if not isinstance(orgs, dict) or not all(isinstance(k, str) and isinstance(v, str) for k, v in orgs.items()):
+    if not isinstance(orgs, dict) or not all(_is_uuid(k) and isinstance(v, str) and v for k, v in orgs.items()):
         errors.append(_error('"credly.ORGANIZATIONS" must map organization UUID strings to API key strings.',
                              id_="badges.E006"))
     ignored = config["rules"].get("ignored_keypaths")

@@ -91,7 +91,7 @@ def event_key_paths(event_type: str, ignored: list[str] | tuple[str, ...] = ()) 
 def _serialize(_inst: Any, _field: Any, value: Any) -> Any:
     if isinstance(value, datetime.datetime | datetime.date):
         return value.isoformat()
-    if value is None or isinstance(value, bool | int | float | str | list | tuple | dict):
+    if value is None or isinstance(value, bool | int | float | str | list | tuple | dict) or attr.has(type(value)):
         return value
     return str(value)  # opaque keys (CourseKey, CCXLocator, ...)
 

@@ -34,6 +34,9 @@ class CredlyBadge(ProviderBadge, UserCredential):
     class Meta:
         verbose_name = "Credly badge"
 
+    def __str__(self) -> str:
+        return f"{self.username}: Credly badge {self.uuid} ({self.status}, {self.state})"
+
 
 class AccredibleBadge(ProviderBadge, UserCredential):
     class State(models.TextChoices):
@@ -50,3 +53,6 @@ class AccredibleBadge(ProviderBadge, UserCredential):
 
     class Meta:
         verbose_name = "Accredible badge"
+
+    def __str__(self) -> str:
+        return f"{self.username}: Accredible badge {self.uuid} ({self.status}, {self.state})"

@@ -32,6 +32,9 @@ class RulebookVersion(models.Model):
 
     SINGLETON_ID = 1
 
+    def __str__(self) -> str:
+        return f"configuration version {self.version}"
+
     @classmethod
     def current(cls) -> int:
         row = cls.objects.filter(pk=cls.SINGLETON_ID).values_list("version", flat=True).first()
@@ -147,14 +150,15 @@ class BadgeRequirement(RulebookModel, TimeStampedModel):
     def __str__(self) -> str:
         return f"{self.template}: group {self.group} ({self.event_type})"
 
-    def next_free_group(self) -> str:
-        used = set(BadgeRequirement.objects.filter(template_id=self.template_id).values_list("group", flat=True))
-        return next((letter for letter in GROUP_LETTERS if letter not in used), GROUP_LETTERS[-1])
-
     def save(self, *args, **kwargs):
         if not self.group:
             self.group = self.next_free_group()
         super().save(*args, **kwargs)
+
+    def next_free_group(self) -> str:
+        """The first letter no requirement of the template uses yet (Z once all are taken)."""
+        used = set(BadgeRequirement.objects.filter(template_id=self.template_id).values_list("group", flat=True))
+        return next((letter for letter in GROUP_LETTERS if letter not in used), GROUP_LETTERS[-1])
 
 
 class AbstractDataRule(RulebookModel):
