@@ -120,4 +120,33 @@ BADGES_ENABLED = env_bool("BADGES_ENABLED", True)
 BADGES_CONFIG = json.loads(os.environ["BADGES_CONFIG"]) if os.environ.get("BADGES_CONFIG") else {}
 
 # --- Event bus (openedx-events); the backend is chosen by environment ------------------------
+# EVENT_BUS_BACKEND: "" (no bus: events are only handled in-process), "kafka" or "redis".
+# The consumer is `manage.py consume_events -t learning-badges-lifecycle -g <group>`; see
+# docs/event-bus.rst. EVENT_BUS_PRODUCER / EVENT_BUS_CONSUMER override the backend's defaults
+# (tests point EVENT_BUS_CONSUMER at badges.testing.kafka_consumer for a short group join).
+EVENT_BUS_BACKEND = os.environ.get("EVENT_BUS_BACKEND", "").strip().lower()
+_EVENT_BUS_BACKENDS = {
+    "": ("", "", None),
+    "kafka": ("edx_event_bus_kafka.create_producer", "edx_event_bus_kafka.KafkaEventConsumer", "edx_event_bus_kafka"),
+    "redis": ("edx_event_bus_redis.create_producer", "edx_event_bus_redis.RedisEventConsumer", "edx_event_bus_redis"),
+}
+if EVENT_BUS_BACKEND not in _EVENT_BUS_BACKENDS:
+    raise ValueError(f"EVENT_BUS_BACKEND must be one of '', 'kafka', 'redis'; got {EVENT_BUS_BACKEND!r}.")
+_default_producer, _default_consumer, _backend_app = _EVENT_BUS_BACKENDS[EVENT_BUS_BACKEND]
+# openedx_events provides `consume_events` and publishes EVENT_BUS_PRODUCER_CONFIG's events;
+# the backend's app adds its `produce_event` test command.
+INSTALLED_APPS += ["openedx_events"] + ([_backend_app] if _backend_app else [])
+EVENT_BUS_PRODUCER = os.environ.get("EVENT_BUS_PRODUCER", _default_producer) or None
+EVENT_BUS_CONSUMER = os.environ.get("EVENT_BUS_CONSUMER", _default_consumer) or None
 EVENT_BUS_TOPIC_PREFIX = os.environ.get("EVENT_BUS_TOPIC_PREFIX", "")
+EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS = os.environ.get("EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
+EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL = os.environ.get("EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081")
+EVENT_BUS_REDIS_CONNECTION_URL = os.environ.get("EVENT_BUS_REDIS_CONNECTION_URL", "redis://127.0.0.1:6379/0")
+# Badge lifecycle events go out on the topic the consumer reads, keyed by the badge's UUID, only
+# while badges are enabled and a producer is configured.
+EVENT_BUS_BADGES_TOPIC = "learning-badges-lifecycle"
+_publish_badge_events = BADGES_ENABLED and bool(EVENT_BUS_PRODUCER)
+EVENT_BUS_PRODUCER_CONFIG = {
+    event_type: {EVENT_BUS_BADGES_TOPIC: {"event_key_field": "badge.uuid", "enabled": _publish_badge_events}}
+    for event_type in ("org.openedx.learning.badge.awarded.v1", "org.openedx.learning.badge.revoked.v1")
+}

@@ -1,0 +1,187 @@
+"""Admin forms that enforce the rulebook's invariants with clear errors.
+
+The checks that need the whole POST (a template activated together with its first requirement,
+data rules of a requirement whose event type changes in the same save) live in the inline
+formsets: Django validates them after the parent form, with the parent instance already updated.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.forms.models import BaseInlineFormSet
+
+from badges.conf import badges_config, configured_event_types
+from badges.events import event_key_paths
+from badges.models import BadgePenalty, BadgeRequirement, BadgeTemplate
+from badges.rules import FALSE_SPELLINGS, TRUE_SPELLINGS, parse_bool
+
+NO_REQUIREMENT_ERROR = "A badge template cannot be active without at least one requirement."
+
+
+def _event_type_choices() -> list[tuple[str, str]]:
+    return [("", "---------")] + [(event_type, event_type) for event_type in configured_event_types()]
+
+
+def _marked_for_deletion(form: forms.Form) -> bool:
+    return bool(getattr(form, "cleaned_data", {}).get("DELETE"))
+
+
+def rule_key_paths(event_type: str) -> dict[str, Any]:
+    """Key paths a data rule may test for ``event_type`` (configured events only) -> declared type."""
+    if event_type not in configured_event_types():
+        return {}
+    return event_key_paths(event_type, badges_config()["rules"]["ignored_keypaths"])
+
+
+def rule_value_error(value_type: Any, value: str) -> str | None:
+    """Why ``value`` cannot be compared with a payload value of ``value_type``, or None when it can."""
+    if value_type is bool:
+        if parse_bool(value) is None:
+            return (
+                f"A true/false key path takes one of: {' '.join(TRUE_SPELLINGS)} / {' '.join(FALSE_SPELLINGS)}."
+            )
+    elif value_type is int:
+        try:
+            int(value)
+        except ValueError:
+            return "This key path holds a whole number."
+    elif hasattr(value_type, "from_string"):  # opaque keys: CourseKey, CCXLocator...
+        try:
+            value_type.from_string(value)
+        except Exception:
+            return f"Not a valid {value_type.__name__}, e.g. course-v1:Org+Course+Run."
+    return None
+
+
+class BadgeTemplateAdminForm(forms.ModelForm):
+    """Leaves the activation check to :class:`RequirementInlineFormSet`.
+
+    ``BadgeTemplate.clean()`` only sees saved requirements, so it would refuse a template activated
+    together with its first requirement. When the requirement inline is on the page
+    (``activation_checked_by_inline``), the model is validated as inactive and the inline decides
+    with the requirements this POST leaves.
+    """
+
+    activation_checked_by_inline = False
+
+    def _post_clean(self) -> None:
+        if not self.activation_checked_by_inline or not self.cleaned_data.get("is_active"):
+            super()._post_clean()
+            return
+        self.cleaned_data["is_active"] = False
+        super()._post_clean()
+        self.cleaned_data["is_active"] = True
+        self.instance.is_active = True
+
+
+class RequirementInlineFormSet(BaseInlineFormSet):
+    """Refuses an active template that this POST would leave without a requirement."""
+
+    def clean(self) -> None:
+        super().clean()
+        if not self.instance.is_active:
+            return
+        remaining = [
+            form for form in self.forms
+            if (form.instance.pk is not None or form.has_changed()) and not _marked_for_deletion(form)
+        ]
+        if not remaining:
+            raise forms.ValidationError(NO_REQUIREMENT_ERROR, code="no_requirement")
+
+
+class RequirementAdminForm(forms.ModelForm):
+    event_type = forms.ChoiceField(choices=_event_type_choices)
+
+    class Meta:
+        model = BadgeRequirement
+        fields = ("template", "event_type", "description", "group")
+
+
+class PenaltyAdminForm(forms.ModelForm):
+    """A penalty may only take back requirements of its own template."""
+
+    event_type = forms.ChoiceField(choices=_event_type_choices)
+
+    class Meta:
+        model = BadgePenalty
+        fields = ("template", "event_type", "description", "requirements")
+
+    def __init__(self, *args: Any, template: BadgeTemplate | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if template is None and self.instance.template_id is not None:
+            template = self.instance.template
+        self.template = template
+        if "requirements" in self.fields:
+            choices = BadgeRequirement.objects.select_related("template")
+            if template is not None:
+                choices = choices.filter(template=template)
+            self.fields["requirements"].queryset = choices
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        template = cleaned.get("template") or self.template
+        requirements = cleaned.get("requirements")
+        if template is not None and requirements:
+            foreign = [str(r) for r in requirements if r.template_id != template.pk]
+            if foreign:
+                self.add_error(
+                    "requirements",
+                    f"A penalty can only take back requirements of its own template; not: {', '.join(foreign)}.",
+                )
+        return cleaned
+
+
+class TemplateChildFormSet(BaseInlineFormSet):
+    """Inline penalties on a template page: each form knows its template, even the blank ones."""
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {**super().get_form_kwargs(index), "template": self.instance}
+
+
+class DataRuleForm(forms.ModelForm):
+    """``data_path`` offers the key paths of the parent's event type (all configured ones when unknown)."""
+
+    data_path = forms.ChoiceField(help_text="Key path into the event payload.")
+
+    def __init__(self, *args: Any, event_type: str | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["data_path"].choices = self._path_choices(event_type)
+
+    def _path_choices(self, event_type: str | None) -> list[tuple[str, Any]]:
+        if event_type:
+            groups = [(event_type, rule_key_paths(event_type))]
+        else:
+            groups = [(configured, rule_key_paths(configured)) for configured in configured_event_types()]
+        choices: list[tuple[str, Any]] = [("", "---------")]
+        offered = set()
+        for group_event_type, paths in groups:
+            choices.append((group_event_type, [(path, path) for path in paths]))
+            offered.update(paths)
+        current = self.instance.data_path
+        if current and current not in offered:
+            choices.append((current, f"{current} (not in this event type)"))
+        return choices
+
+
+class DataRuleInlineFormSet(BaseInlineFormSet):
+    """Checks every rule against the event type the parent has after this POST."""
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {**super().get_form_kwargs(index), "event_type": self.instance.event_type or None}
+
+    def clean(self) -> None:
+        super().clean()
+        paths = rule_key_paths(self.instance.event_type)
+        for form in self.forms:
+            cleaned = getattr(form, "cleaned_data", None)
+            if not cleaned or _marked_for_deletion(form) or not cleaned.get("data_path"):
+                continue
+            path = cleaned["data_path"]
+            if path not in paths:
+                form.add_error("data_path", f'"{path}" is not a key path of {self.instance.event_type}.')
+                continue
+            value = cleaned.get("value")
+            error = rule_value_error(paths[path], value) if value is not None else None
+            if error:
+                form.add_error("value", error)

@@ -1,0 +1,1 @@
+"""Reproducible performance measurements of the badges service (see benchmarks/README.md)."""

@@ -1,0 +1,175 @@
+"""Helpers for the event-bus end-to-end tests: service processes, database reads, topic reads."""
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from openedx_events.learning.data import BadgeData
+from openedx_events.learning.signals import BADGE_AWARDED
+
+ROOT = Path(__file__).resolve().parents[2]
+TOPIC = "learning-badges-lifecycle"
+AWARDED = BADGE_AWARDED.event_type
+
+
+def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+        time.sleep(interval)
+
+
+def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
+    """Run a management command in its own process; return stdout, fail with its output on error."""
+    result = subprocess.run(
+        [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=timeout
+    )
+    assert result.returncode == 0, f"manage.py {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}"
+    return result.stdout
+
+
+def query(env: dict[str, str], code: str) -> Any:
+    """Evaluate Python ``code`` (which sets ``result``) in a Django shell process; return it as JSON."""
+    script = f"import json\n{code}\nprint('RESULT=' + json.dumps(result, default=str))"
+    out = manage(env, "shell", "-c", script)
+    line = next(line for line in out.splitlines() if line.startswith("RESULT="))
+    return json.loads(line.removeprefix("RESULT="))
+
+
+BADGES_QUERY = """
+from badges.models import CredlyBadge
+result = [
+    {"uuid": str(b.uuid), "username": b.username, "status": b.status, "state": b.state,
+     "external_uuid": str(b.external_uuid) if b.external_uuid else None}
+    for b in CredlyBadge.objects.order_by("id")
+]
+"""
+
+
+def local_badges(env: dict[str, str]) -> list[dict[str, Any]]:
+    return query(env, BADGES_QUERY)
+
+
+@dataclass
+class Consumer:
+    """A ``manage.py consume_events`` process; stopped with SIGINT like an operator's Ctrl-C."""
+
+    process: subprocess.Popen
+    log_path: Path
+
+    def stop(self, timeout: float = 20.0) -> None:
+        if self.process.poll() is not None:
+            return
+        self.process.send_signal(signal.SIGINT)
+        try:
+            self.process.wait(timeout)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout)
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")
+
+
+def start_consumer(env: dict[str, str], group: str, log_path: Path, extra: dict[str, Any] | None = None) -> Consumer:
+    command = [sys.executable, "manage.py", "consume_events", "-t", TOPIC, "-g", group]
+    if extra:
+        command += ["--extra", json.dumps(extra)]
+    with log_path.open("ab") as log:
+        process = subprocess.Popen(command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)
+    return Consumer(process=process, log_path=log_path)
+
+
+def send_demo_events(env: dict[str, str], username: str, courses: list[str]) -> str:
+    """Publish course-passing events from a producer process (``send_demo_events``)."""
+    args = ["send_demo_events", "--username", username]
+    for course in courses:
+        args += ["--course", course]
+    return manage(env, *args)
+
+
+def badge_from_avro_value(value: bytes) -> BadgeData:
+    from openedx_events.event_bus.avro.deserializer import deserialize_bytes_to_event_data
+
+    return deserialize_bytes_to_event_data(value, BADGE_AWARDED)["badge"]
+
+
+def kafka_awarded_events(bootstrap_servers: str, registry_url: str, full_topic: str) -> list[tuple[str, BadgeData]]:
+    """Every ``BADGE_AWARDED`` message on the topic so far, as (message key, badge), read from offset 0."""
+    from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
+    from confluent_kafka.schema_registry import SchemaRegistryClient
+    from confluent_kafka.schema_registry.avro import AvroDeserializer
+    from confluent_kafka.serialization import MessageField, SerializationContext
+    from openedx_events.event_bus.avro.deserializer import AvroSignalDeserializer
+
+    registry = SchemaRegistryClient({"url": registry_url})
+    signal_deserializer = AvroSignalDeserializer(BADGE_AWARDED)
+    value_deserializer = AvroDeserializer(
+        registry, schema_str=signal_deserializer.schema_string(),
+        from_dict=lambda data, ctx: signal_deserializer.from_dict(data),
+    )
+    key_deserializer = AvroDeserializer(registry)
+    consumer = Consumer({"bootstrap.servers": bootstrap_servers, "group.id": "e2e-reader", "enable.auto.commit": False})
+    found = []
+    try:
+        consumer.assign([TopicPartition(full_topic, 0, OFFSET_BEGINNING)])
+        idle_polls = 0
+        while idle_polls < 3:
+            message = consumer.poll(0.5)
+            if message is None:
+                idle_polls += 1
+                continue
+            idle_polls = 0
+            if message.error():
+                continue
+            headers = dict(message.headers() or [])
+            if headers.get("ce_type", b"").decode() != AWARDED:
+                continue
+            key = key_deserializer(message.key(), SerializationContext(full_topic, MessageField.KEY))
+            data = value_deserializer(message.value(), SerializationContext(full_topic, MessageField.VALUE))
+            found.append((key, data["badge"]))
+    finally:
+        consumer.close()
+    return found
+
+
+def redis_awarded_events(redis_url: str, full_topic: str) -> list[tuple[str, BadgeData]]:
+    """Every ``BADGE_AWARDED`` entry in the stream, as (event id, badge)."""
+    import redis
+
+    client = redis.Redis.from_url(redis_url)
+    try:
+        entries = client.xrange(full_topic)
+    finally:
+        client.close()
+    return [
+        (fields[b"id"].decode(), badge_from_avro_value(fields[b"event_data"]))
+        for _, fields in entries
+        if fields.get(b"type", b"").decode() == AWARDED
+    ]
+
+
+def base_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
+    """Environment for service processes: a fresh SQLite file shared by every process of the test."""
+    env = {key: value for key, value in os.environ.items() if not key.startswith(("EVENT_BUS_", "CELERY_"))}
+    env.update({
+        "DJANGO_SETTINGS_MODULE": "credentials_project.settings",
+        "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
+        "BADGES_ENABLED": "true",
+        "PYTHONUNBUFFERED": "1",
+    })
+    env.update(overrides)
+    return env
