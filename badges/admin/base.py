@@ -13,10 +13,16 @@ from badges.models import RulebookVersion
 
 
 class BadgesEnabledMixin:
-    """Hides the admin section while ``BADGES_ENABLED`` is off."""
+    """Hides the admin section, and refuses its pages, while ``BADGES_ENABLED`` is off."""
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return badges_enabled() and super().has_module_permission(request)
+
+    def has_view_permission(self, request: HttpRequest, obj=None) -> bool:
+        return badges_enabled() and super().has_view_permission(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return badges_enabled() and super().has_change_permission(request, obj)
 
 
 class RulebookAdminMixin(BadgesEnabledMixin):

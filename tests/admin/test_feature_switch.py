@@ -27,3 +27,9 @@ def test_sections_listed_when_enabled(staff_client, settings):
 def test_sections_hidden_when_disabled(staff_client, settings):
     settings.BADGES_ENABLED = False
     assert not set(SECTIONS) & badge_models_on_index(staff_client)
+
+
+@pytest.mark.parametrize("section", SECTIONS)
+def test_section_pages_refused_when_disabled(staff_client, settings, section):
+    settings.BADGES_ENABLED = False
+    assert staff_client.get(reverse(f"admin:badges_{section}_changelist")).status_code == 403
