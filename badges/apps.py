@@ -9,6 +9,10 @@ class BadgesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from badges.conf import check_badges_config
+        from badges.conf import badges_enabled, check_badges_config
 
         checks.register(check_badges_config, checks.Tags.compatibility)
+        if badges_enabled():
+            from badges.receivers import connect_receivers
+
+            connect_receivers()

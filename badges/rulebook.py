@@ -13,6 +13,7 @@ from types import MappingProxyType
 
 from django.db.models import Q
 
+from badges.issuing import KINDS
 from badges.models import BadgePenalty, BadgeRequirement, RulebookVersion
 from badges.rules import PenaltySpec, RequirementSpec, Rule, Rulebook, TemplateSpec
 
@@ -98,8 +99,9 @@ def load_rulebook(event_type: str, version: int) -> Rulebook:
         if rid is not None:
             penalty_requirements[pid].add(rid)
 
+    content_types = {origin: kind.template_content_type_id() for origin, kind in KINDS.items()}
     templates = [
-        TemplateSpec(tid, uuid, origin, name, description, icon, MappingProxyType(groups[tid]))
+        TemplateSpec(tid, uuid, origin, name, description, icon, MappingProxyType(groups[tid]), content_types[origin])
         for tid, (uuid, origin, name, description, icon) in template_fields.items()
     ]
     requirements = [

@@ -134,6 +134,7 @@ class TemplateSpec:
     description: str
     image_url: str
     requirement_groups: Mapping[int, str]
+    content_type_id: int  # of the template's provider model: badge records point at it
 
 
 def _index_rule(rules: Sequence[Rule]) -> Rule | None:

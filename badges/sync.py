@@ -29,7 +29,7 @@ from badges.models import (
     CredlyOrganization,
     RulebookVersion,
 )
-from badges.providers.base import RemoteTemplate
+from badges.providers.base import ProviderError, RemoteTemplate
 from badges.providers.registry import provider_for_account
 
 logger = logging.getLogger(__name__)
@@ -190,3 +190,45 @@ def _apply(
     result.created = len(to_create)
     logger.info("badge template sync: %s", result)
     return result
+
+
+@dataclass
+class AccountSyncOutcome:
+    """One account's sync: its counts, or the error that stopped it."""
+
+    account: CredlyOrganization | AccredibleAPIConfig
+    result: SyncResult | None = None
+    error: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return self.result is not None
+
+    def __str__(self) -> str:
+        return f"{self.account}: {self.result}" if self.ok else f"{self.account}: sync failed: {self.error}"
+
+
+SYNC_BY_ACCOUNT: dict[type, Callable[..., SyncResult]] = {
+    CredlyOrganization: sync_credly_organization,
+    AccredibleAPIConfig: sync_accredible_api_config,
+}
+
+
+def sync_each(
+    accounts: Iterable[CredlyOrganization | AccredibleAPIConfig], site: Site | None = None
+) -> list[AccountSyncOutcome]:
+    """Sync every account in turn; one account's failure is recorded and the others still run."""
+    outcomes = []
+    for account in accounts:
+        try:
+            result = SYNC_BY_ACCOUNT[type(account)](account, site=site)
+        except ProviderError as error:
+            logger.warning("sync of %s failed: %s", account, error)
+            outcomes.append(AccountSyncOutcome(account, error=str(error)))
+        except Exception:
+            # An unexpected fault in one account must not stop the others; the traceback goes to the log.
+            logger.exception("sync of %s failed unexpectedly", account)
+            outcomes.append(AccountSyncOutcome(account, error="unexpected error, see the service log"))
+        else:
+            outcomes.append(AccountSyncOutcome(account, result=result))
+    return outcomes

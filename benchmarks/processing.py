@@ -5,8 +5,9 @@
 
 Every configuration (database, T, processes) runs in fresh processes on a flushed database, so no
 cache survives from one to the next. SQLite uses a new temporary file; PostgreSQL a dedicated
-database ``bench`` (created if missing, migrated, flushed). ``--processes N`` splits the events by
-learner across N consumer processes started together (PostgreSQL only: SQLite has one writer).
+database ``bench`` (dropped and created at the start, migrated, flushed per configuration).
+``--processes N`` splits the events by learner across N consumer processes started together
+(PostgreSQL only: SQLite has one writer).
 Prints one JSON line per configuration as it finishes, then a table.
 """
 from __future__ import annotations
@@ -38,7 +39,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=2000)
     parser.add_argument("--processes", type=int_list, default=[1, 2, 4],
                         help="consumer processes to compare on PostgreSQL (SQLite always runs 1)")
-    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL, help="database the benchmark may flush")
+    parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
+                        help="a database the benchmark drops and recreates")
     parser.add_argument("--log-level", default="WARNING", help="LOG_LEVEL of the measured processes")
     parser.add_argument("--show-sql", action="store_true",
                         help="print the SQL of the first non-matching and matching event and of the costliest one")
@@ -93,16 +95,16 @@ def run_child(args: argparse.Namespace, role: str, **options: Any) -> dict[str, 
     return json.loads(completed.stdout.strip().splitlines()[-1])
 
 
-def ensure_postgres_database(url: str) -> None:
-    """Create the benchmark's own database if it does not exist (never touches another one)."""
+def recreate_postgres_database(url: str) -> None:
+    """Drop and create the benchmark's own database, so migrations always match the code."""
     import psycopg
     from psycopg import sql
 
     name = url.rsplit("/", 1)[1]
     server = url.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(server, autocommit=True) as conn:
-        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", [name]).fetchone() is None:
-            conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
 
 
 def orchestrate(args: argparse.Namespace) -> None:
@@ -112,7 +114,7 @@ def orchestrate(args: argparse.Namespace) -> None:
         for db in args.db:
             if db == "postgres":
                 args.database_url = args.postgres_url
-                ensure_postgres_database(args.database_url)
+                recreate_postgres_database(args.database_url)
             else:
                 args.database_url = f"sqlite:///{Path(tmp) / 'bench.sqlite3'}"
             run_child(args, "prepare")
@@ -222,13 +224,19 @@ def run_workers(args: argparse.Namespace) -> list[dict[str, Any]]:
                          cwd=ROOT, env=env, text=True, stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         for shard in range(args.processes)
     ]
-    for child in children:
-        if child.stdout.readline().strip() != READY:
-            raise SystemExit("a worker failed to start")
-    for child in children:
-        child.stdin.write(GO + "\n")
-        child.stdin.flush()
-    outputs = [child.communicate()[0] for child in children]
+    try:
+        for child in children:
+            if child.stdout.readline().strip() != READY:
+                raise SystemExit("a worker failed to start")
+        for child in children:
+            child.stdin.write(GO + "\n")
+            child.stdin.flush()
+        outputs = [child.communicate()[0] for child in children]
+    finally:
+        for child in children:
+            if child.poll() is None:  # only after a failure: stop the workers this run started
+                child.kill()
+                child.wait()
     if any(child.returncode for child in children):
         raise SystemExit("a worker failed")
     return [json.loads(output.strip().splitlines()[-1]) for output in outputs]

@@ -19,6 +19,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import responses
 from django.contrib.sites.models import Site
@@ -221,34 +222,40 @@ class ProviderCalls:
         return self.issued + self.revoked + len(self.other)
 
 
+ISSUE_PATH = re.compile(r"organizations/[^/]+/badges/?$")
+REVOKE_PATH = re.compile(r"organizations/[^/]+/badges/(?P<badge>[^/]+)/revoke/?$")
+
+
 @contextmanager
 def credly_answered_in_process() -> Iterator[ProviderCalls]:
-    """Answer Credly issue/revoke calls like Credly does, without sockets; count every call."""
-    api = re.escape(provider_urls("credly")["api"])
+    """Answer Credly issue/revoke calls like Credly does, without sockets; count every call.
+
+    One callback per method dispatches on the path: ``responses`` consumes the first of several
+    overlapping registrations, so they must not overlap.
+    """
+    api = provider_urls("credly")["api"]
     calls = ProviderCalls()
 
-    def issue(request) -> tuple[int, dict[str, str], str]:
-        calls.issued += 1
-        body = json.loads(request.body or b"{}")
-        data = {"id": str(uuid.uuid4()), "state": "pending", "badge_template": {"id": body.get("badge_template_id")},
-                "recipient_email": body.get("recipient_email")}
-        return 201, {"Content-Type": "application/json"}, json.dumps({"data": data})
-
-    def revoke(request) -> tuple[int, dict[str, str], str]:
-        calls.revoked += 1
-        badge_id = request.url.rstrip("/").split("/")[-2]
-        return 200, {"Content-Type": "application/json"}, json.dumps({"data": {"id": badge_id, "state": "revoked"}})
-
-    def unexpected(request) -> tuple[int, dict[str, str], str]:
+    def answer(request) -> tuple[int, dict[str, str], str]:
+        path = request.path_url.split("?")[0][len(urlsplit(api).path):]
+        if request.method == "POST" and ISSUE_PATH.match(path):
+            calls.issued += 1
+            body = json.loads(request.body or b"{}")
+            data = {"id": str(uuid.uuid4()), "state": "pending",
+                    "badge_template": {"id": body.get("badge_template_id")},
+                    "recipient_email": body.get("recipient_email")}
+            return 201, {"Content-Type": "application/json"}, json.dumps({"data": data})
+        revoke = REVOKE_PATH.match(path)
+        if request.method == "PUT" and revoke:
+            calls.revoked += 1
+            data = {"id": revoke["badge"], "state": "revoked"}
+            return 200, {"Content-Type": "application/json"}, json.dumps({"data": data})
         calls.other.append(f"{request.method} {request.url}")
-        return 404, {"Content-Type": "application/json"}, json.dumps({"data": {"message": "not in the benchmark"}})
+        return 404, {"Content-Type": "application/json"}, json.dumps({"message": "not part of the benchmark"})
 
     with responses.RequestsMock(assert_all_requests_are_fired=False) as mock:
-        mock.add_callback(responses.POST, re.compile(api + r"organizations/[^/]+/badges/?$"), callback=issue)
-        mock.add_callback(responses.PUT, re.compile(api + r"organizations/[^/]+/badges/[^/]+/revoke/?$"),
-                          callback=revoke)
         for method in (responses.GET, responses.POST, responses.PUT, responses.PATCH, responses.DELETE):
-            mock.add_callback(method, re.compile(api + ".*"), callback=unexpected)
+            mock.add_callback(method, re.compile(re.escape(api) + ".*"), callback=answer)
         yield calls
 
 
@@ -318,7 +325,7 @@ def measure_one(event: BenchEvent) -> MeasuredEvent:
 
 
 def _mean(values: Sequence[float]) -> float | None:
-    return round(statistics.fmean(values), 2) if values else None
+    return round(statistics.fmean(values), 3) if values else None
 
 
 def summarize(costs: Sequence[EventCost], wall_seconds: float, provider_calls: int) -> dict[str, Any]:
@@ -342,6 +349,8 @@ def summarize(costs: Sequence[EventCost], wall_seconds: float, provider_calls: i
         "queries_with_provider_call_max": max(with_provider_call, default=None),
         "latency_p50_ms": round(percentiles[49], 3) if percentiles else None,
         "latency_p95_ms": round(percentiles[94], 3) if percentiles else None,
+        "latency_matching_mean_ms": _mean([cost.seconds * 1000 for cost in costs if cost.matching]),
+        "latency_non_matching_mean_ms": _mean([cost.seconds * 1000 for cost in costs if not cost.matching]),
         "provider_calls": provider_calls,
         "receiver_errors": sum(cost.receiver_errors for cost in costs),
     }

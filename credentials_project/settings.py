@@ -118,6 +118,37 @@ CELERY_BEAT_SCHEDULE: dict = {}
 # --- Badges ---------------------------------------------------------------------------------
 BADGES_ENABLED = env_bool("BADGES_ENABLED", True)
 BADGES_CONFIG = json.loads(os.environ["BADGES_CONFIG"]) if os.environ.get("BADGES_CONFIG") else {}
+# Optional second gate on the Credly webhook: when set, Credly must call
+# /badges/credly/webhook/?token=<this value> (see docs/webhooks.rst). Empty: no token required.
+BADGES_CREDLY_WEBHOOK_SECRET = os.environ.get("BADGES_CREDLY_WEBHOOK_SECRET", "")
+# Credly webhook events whose task was lost are queued again by this periodic task.
+CELERY_BEAT_SCHEDULE["badges-requeue-credly-webhook-events"] = {
+    "task": "badges.requeue_stale_credly_webhook_events",
+    "schedule": 600.0,
+}
+
+# --- Badges engine: dedup window, provider retries, sweep (badges/engine.py, badges/issuing.py) ---
+# Event ids are remembered this many days, so a redelivered event changes nothing.
+BADGES_EVENT_DEDUP_DAYS = int(os.environ.get("BADGES_EVENT_DEDUP_DAYS", "30"))
+# Transient provider failures are retried (backoff 1 min doubling to 1 h) for this many hours.
+BADGES_ISSUE_RETRY_HOURS = int(os.environ.get("BADGES_ISSUE_RETRY_HOURS", "72"))
+# The sweep leaves work this recent alone: its own task may still be running.
+BADGES_SWEEP_GRACE_SECONDS = int(os.environ.get("BADGES_SWEEP_GRACE_SECONDS", "300"))
+CELERY_BEAT_SCHEDULE["badges-sweep"] = {
+    "task": "badges.sweep",
+    "schedule": float(os.environ.get("BADGES_SWEEP_INTERVAL_SECONDS", "600")),
+}
+# --- end of badges engine settings ---
+
+# --- Badges: scheduled template/group sync (Celery beat), off by default ----------------------
+# BADGES_SCHEDULED_SYNC_HOURS=24 syncs every Credly organization and Accredible API config once a
+# day (needs `celery -A credentials_project beat` next to a worker). Unset or 0: no schedule.
+BADGES_SCHEDULED_SYNC_HOURS = float(os.environ.get("BADGES_SCHEDULED_SYNC_HOURS") or 0)
+if BADGES_SCHEDULED_SYNC_HOURS > 0:
+    CELERY_BEAT_SCHEDULE["badges-sync-provider-accounts"] = {
+        "task": "badges.sync_all_provider_accounts",
+        "schedule": BADGES_SCHEDULED_SYNC_HOURS * 3600,
+    }
 
 # --- Event bus (openedx-events); the backend is chosen by environment ------------------------
 # EVENT_BUS_BACKEND: "" (no bus: events are only handled in-process), "kafka" or "redis".

@@ -1,7 +1,7 @@
 """Badge data model; one module per area, all re-exported here."""
 from badges.models.accounts import AccredibleAPIConfig, CredlyOrganization
 from badges.models.awards import AccredibleBadge, CredlyBadge, ProviderBadge
-from badges.models.inbox import CredlyWebhookEvent, ReceivedEvent
+from badges.models.inbox import CredlyWebhookEvent, CredlyWebhookRejection, ReceivedEvent
 from badges.models.progress import BadgeProgress, Fulfillment
 from badges.models.templates import (
     AccredibleGroup,
@@ -27,6 +27,7 @@ __all__ = [
     "CredlyBadgeTemplate",
     "CredlyOrganization",
     "CredlyWebhookEvent",
+    "CredlyWebhookRejection",
     "DataRule",
     "Fulfillment",
     "Origin",

@@ -57,3 +57,27 @@ class CredlyWebhookEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.event_type} {self.event_id} ({self.status})"
+
+
+class CredlyWebhookRejection(models.Model):
+    """How many webhook calls were refused, per reason: the only trace a refused call leaves.
+
+    A refused call stores nothing from its body, so a sender hammering the endpoint with bad or
+    foreign calls costs one counter update each and shows up here for the operator.
+    """
+
+    class Reason(models.TextChoices):
+        MALFORMED = "malformed", "malformed body (400)"
+        UNAUTHORIZED = "unauthorized", "missing or wrong secret (401/403)"
+        UNKNOWN_ORGANIZATION = "unknown_organization", "unknown organization (404)"
+        TOO_LARGE = "too_large", "body too large (413)"
+
+    reason = models.CharField(max_length=32, choices=Reason.choices, unique=True)
+    count = models.PositiveBigIntegerField(default=0)
+    last_rejected_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "rejected Credly webhook call"
+
+    def __str__(self) -> str:
+        return f"{self.get_reason_display()}: {self.count}"

@@ -40,6 +40,12 @@ class TransientProviderError(ProviderError):
         self.retry_after = retry_after
 
 
+class OutcomeUnknownError(TransientProviderError):
+    """A call that creates something (POST) timed out or failed after it was sent: the provider may
+    have carried it out. It is not repeated within the call; reconcile (e.g. :meth:`BadgeProvider.find_badge`,
+    or Credly's duplicate refusal) before issuing again."""
+
+
 class PermanentProviderError(ProviderError):
     """Bad key, unknown or archived template, invalid data: retrying cannot help until someone acts."""
 

@@ -5,6 +5,10 @@ held for long; retrying over hours is the Celery task's job, which reads
 :attr:`TransientProviderError.retry_after`. A ``Retry-After`` longer than the in-call cap is not
 slept on: the error is raised at once, carrying the provider's wish.
 
+A POST (issuing a badge) is repeated in-call only when it certainly was not processed (no
+connection, 429, 503). After a read timeout, a dropped connection or another 5xx it raises
+:class:`OutcomeUnknownError` at once: the caller reconciles before issuing again.
+
 API keys live only in the session's auth header. Log lines and exception texts are built from
 the method, the path, the status and the provider's error text, and every such text goes
 through :meth:`ProviderHttpClient.redact` in case a provider echoes the key back.
@@ -22,12 +26,20 @@ from urllib.parse import urljoin
 
 import requests
 from django.conf import settings
+from urllib3.exceptions import NameResolutionError, NewConnectionError
 
-from badges.providers.base import PermanentProviderError, ProviderError, TransientProviderError
+from badges.providers.base import (
+    OutcomeUnknownError,
+    PermanentProviderError,
+    TransientProviderError,
+)
 
 logger = logging.getLogger(__name__)
 
 ERROR_TEXT_LIMIT = 500
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
+# Statuses by which a server says it did not process the request, so even a POST may be repeated.
+REFUSED_UNPROCESSED = frozenset({429, 503})
 
 
 @dataclass(frozen=True)
@@ -64,6 +76,12 @@ def parse_retry_after(value: str | None) -> float | None:
     except (TypeError, ValueError):
         return None
     return max(0.0, when.timestamp() - time.time())
+
+
+def _never_connected(error: requests.ConnectionError) -> bool:
+    """Whether the connection was refused or unresolvable, so the request never left."""
+    reason = getattr(error.args[0], "reason", None) if error.args else None
+    return isinstance(reason, NewConnectionError | NameResolutionError)
 
 
 def provider_error_text(response: requests.Response) -> str:
@@ -110,7 +128,7 @@ class ProviderHttpClient:
         self.base_url = base_url if base_url.endswith("/") else f"{base_url}/"
         self.policy = policy or RetryPolicy.from_settings()
         self._secrets = tuple(secret for secret in secrets if secret)
-        self._sleep = sleep
+        self.sleep = sleep
         self.session = requests.Session()
         self.session.headers.update(
             {"Authorization": auth_header, "Accept": "application/json", "User-Agent": "openedx-badges-service"}
@@ -142,22 +160,25 @@ class ProviderHttpClient:
             except TransientProviderError as error:
                 wait = self._wait_before_retry(error, attempt)
                 if wait is None:
-                    logger.warning("%s %s %s failed after %d attempt(s): %s", self.provider, method, path,
-                                   attempt, error)
+                    logger.warning("%s (attempt %d, giving up in this call)", error, attempt)
                     raise
-                logger.info("%s %s %s failed (%s); retry %d/%d in %.2fs", self.provider, method, path, error,
-                            attempt, self.policy.attempts - 1, wait)
-                self._sleep(wait)
+                logger.info("%s; retry %d/%d in %.2fs", error, attempt, self.policy.attempts - 1, wait)
+                self.sleep(wait)
                 attempt += 1
 
     def _wait_before_retry(self, error: TransientProviderError, attempt: int) -> float | None:
-        if attempt >= self.policy.attempts:
+        if attempt >= self.policy.attempts or isinstance(error, OutcomeUnknownError):
             return None
         if error.retry_after is not None:
             if error.retry_after > self.policy.max_retry_after:
                 return None
             return error.retry_after
         return self.policy.delay(attempt)
+
+    @staticmethod
+    def _unsent_or_unknown(method: str) -> type[TransientProviderError]:
+        """After a failure that may follow processing, only an idempotent call is safe to repeat."""
+        return TransientProviderError if method in IDEMPOTENT_METHODS else OutcomeUnknownError
 
     def _send_once(
         self, method: str, url: str, path: str, params: dict[str, Any] | None, json: dict[str, Any] | None
@@ -168,12 +189,18 @@ class ProviderHttpClient:
                 method, url, params=params, json=json,
                 timeout=(self.policy.connect_timeout, self.policy.read_timeout),
             )
-        except requests.Timeout as error:
-            raise TransientProviderError(f"{what} timed out", detail=type(error).__name__) from None
-        except requests.ConnectionError as error:
+        except requests.ConnectTimeout as error:
             raise TransientProviderError(f"{what} could not connect", detail=type(error).__name__) from None
+        except requests.Timeout as error:
+            raise self._unsent_or_unknown(method)(f"{what} timed out", detail=type(error).__name__) from None
+        except requests.ConnectionError as error:
+            if _never_connected(error):
+                raise TransientProviderError(f"{what} could not connect", detail=type(error).__name__) from None
+            raise self._unsent_or_unknown(method)(
+                f"{what} lost its connection", detail=type(error).__name__
+            ) from None
         except requests.RequestException as error:
-            raise ProviderError(f"{what} failed", detail=type(error).__name__) from None
+            raise PermanentProviderError(f"{what} could not be sent", detail=type(error).__name__) from None
         status = response.status_code
         if status < 300:
             try:
@@ -183,7 +210,8 @@ class ProviderHttpClient:
             return body if isinstance(body, dict) else {"data": body}
         detail = self.redact(provider_error_text(response))
         if status == 429 or status >= 500:
-            raise TransientProviderError(
+            error_class = TransientProviderError if status in REFUSED_UNPROCESSED else self._unsent_or_unknown(method)
+            raise error_class(
                 f"{what} refused for now", status=status, detail=detail,
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )

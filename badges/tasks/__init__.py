@@ -1,1 +1,2 @@
 """Celery tasks, one module per area; imported here so Celery's autodiscovery finds them all."""
+from badges.tasks import issuing, sync, webhooks  # noqa: F401

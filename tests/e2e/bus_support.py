@@ -15,20 +15,28 @@ from typing import Any
 from openedx_events.learning.data import BadgeData
 from openedx_events.learning.signals import BADGE_AWARDED
 
+from badges.management.commands.seed_demo import DEMO_COURSES, DEMO_TEMPLATE_UUID
+from badges.testing.fake_provider import FakeProviderProcess
+
 ROOT = Path(__file__).resolve().parents[2]
 TOPIC = "learning-badges-lifecycle"
 AWARDED = BADGE_AWARDED.event_type
+PASSING_BOTH_GROUPS = [DEMO_COURSES["A"], DEMO_COURSES["B"]]
 
 
-def wait_until(condition: Callable[[], Any], timeout: float, what: str, interval: float = 0.2) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
+def wait_until(condition: Callable[[], Any], timeout: float, what: str | Callable[[], str],
+               interval: float = 0.2) -> Any:
+    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout``.
+
+    ``what`` may be a callable, evaluated only on failure (e.g. to include a process's log).
+    """
     deadline = time.monotonic() + timeout
     while True:
         result = condition()
         if result:
             return result
         if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+            raise AssertionError(f"timed out after {timeout}s waiting for {what() if callable(what) else what}")
         time.sleep(interval)
 
 
@@ -146,8 +154,8 @@ def kafka_awarded_events(bootstrap_servers: str, registry_url: str, full_topic: 
     return found
 
 
-def redis_awarded_events(redis_url: str, full_topic: str) -> list[tuple[str, BadgeData]]:
-    """Every ``BADGE_AWARDED`` entry in the stream, as (event id, badge)."""
+def redis_awarded_events(redis_url: str, full_topic: str) -> list[tuple[None, BadgeData]]:
+    """Every ``BADGE_AWARDED`` entry in the stream, as (None, badge): stream entries carry no key."""
     import redis
 
     client = redis.Redis.from_url(redis_url)
@@ -156,7 +164,7 @@ def redis_awarded_events(redis_url: str, full_topic: str) -> list[tuple[str, Bad
     finally:
         client.close()
     return [
-        (fields[b"id"].decode(), badge_from_avro_value(fields[b"event_data"]))
+        (None, badge_from_avro_value(fields[b"event_data"]))
         for _, fields in entries
         if fields.get(b"type", b"").decode() == AWARDED
     ]
@@ -173,3 +181,75 @@ def base_env(tmp_path: Path, **overrides: str) -> dict[str, str]:
     })
     env.update(overrides)
     return env
+
+
+def issued_usernames(fake: FakeProviderProcess) -> list[str]:
+    """Learners holding a badge at the fake provider (demo emails are ``<username>@example.com``)."""
+    return sorted(badge["recipient_email"].split("@")[0] for badge in fake.control.credly_badges())
+
+
+def issue_calls(fake: FakeProviderProcess) -> list[dict[str, Any]]:
+    return [c for c in fake.control.calls() if c["method"] == "POST" and c["path"].endswith("/badges")]
+
+
+ReadAwarded = Callable[[], list[tuple[str | None, BadgeData]]]
+StartConsumer = Callable[[], Consumer]
+
+
+def check_award_through_bus(env: dict[str, str], fake: FakeProviderProcess, start: StartConsumer,
+                            read_awarded: ReadAwarded, *, keyed: bool) -> None:
+    """A producer process publishes both passing events; the consumer process awards and issues one
+    badge, and ``BADGE_AWARDED`` for it lands on the topic (``keyed``: with the badge's UUID as key)."""
+    consumer = start()
+    try:
+        send_demo_events(env, "alice", PASSING_BOTH_GROUPS)
+        wait_until(lambda: issued_usernames(fake) == ["alice"], 60, lambda: f"alice's badge:\n{consumer.log()}")
+        awarded = wait_until(read_awarded, 30, lambda: f"BADGE_AWARDED on the topic:\n{consumer.log()}")
+    finally:
+        consumer.stop()
+
+    [badge] = local_badges(env)
+    [provider_badge] = fake.control.credly_badges()
+    assert badge["username"] == "alice"
+    assert badge["status"] == "awarded"
+    assert badge["external_uuid"] == provider_badge["id"]
+    assert provider_badge["badge_template"]["id"] == DEMO_TEMPLATE_UUID
+    [(key, event_badge)] = awarded
+    assert event_badge.uuid == badge["uuid"]
+    assert key == (badge["uuid"] if keyed else None)
+    assert event_badge.user.pii.username == "alice"
+    assert event_badge.template.uuid == DEMO_TEMPLATE_UUID
+
+
+def check_restart_mid_stream(env: dict[str, str], fake: FakeProviderProcess, start: StartConsumer,
+                             read_awarded: ReadAwarded, *, keyed: bool) -> None:
+    """Events keep coming while the consumer is stopped with SIGINT and restarted: every learner
+    ends with exactly one badge, one issue call and one ``BADGE_AWARDED``."""
+    consumer = start()
+    try:
+        for learner in ("learner1", "learner2"):
+            send_demo_events(env, learner, PASSING_BOTH_GROUPS)
+        wait_until(lambda: len(issued_usernames(fake)) == 2, 60, lambda: f"two badges:\n{consumer.log()}")
+    finally:
+        consumer.stop()
+    assert consumer.process.returncode is not None
+
+    for learner in ("learner3", "learner4"):  # the stream goes on while the consumer is down
+        send_demo_events(env, learner, PASSING_BOTH_GROUPS)
+    consumer = start()
+    everyone = [f"learner{n}" for n in range(1, 6)]
+    try:
+        send_demo_events(env, "learner5", PASSING_BOTH_GROUPS)
+        wait_until(lambda: issued_usernames(fake) == everyone, 60, lambda: f"five badges:\n{consumer.log()}")
+        awarded = wait_until(lambda: (found := read_awarded()) and len(found) >= 5 and found, 30,
+                             lambda: f"five BADGE_AWARDED:\n{consumer.log()}")
+    finally:
+        consumer.stop()
+
+    badges = local_badges(env)
+    assert sorted(b["username"] for b in badges) == everyone
+    assert all(b["external_uuid"] for b in badges)
+    assert len(issue_calls(fake)) == 5
+    assert sorted(badge.uuid for _, badge in awarded) == sorted(b["uuid"] for b in badges)
+    assert [key for key, _ in awarded] == [badge.uuid if keyed else None for _, badge in awarded]
+    assert sorted(badge.user.pii.username for _, badge in awarded) == everyone

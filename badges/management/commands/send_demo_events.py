@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime
 import time
+import zlib
 from typing import Any
 
 from django.conf import settings
@@ -39,6 +40,11 @@ def course_passing_status(
     )
 
 
+def demo_lms_user_id(username: str) -> int:
+    """A stable LMS user id per demo username, so different demo learners never share one."""
+    return 1000 + zlib.crc32(username.encode()) % 1_000_000
+
+
 class Command(BaseCommand):
     help = (
         "Send COURSE_PASSING_STATUS_UPDATED events for a demo learner: in-process, or onto the event bus "
@@ -49,7 +55,7 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="demo-learner")
         parser.add_argument("--email", default="")
         parser.add_argument("--full-name", default="Demo Learner")
-        parser.add_argument("--lms-user-id", type=int, default=1001)
+        parser.add_argument("--lms-user-id", type=int, help="Default: a stable number derived from the username.")
         parser.add_argument(
             "--course", action="append", dest="courses", metavar="COURSE_KEY",
             help="Course the learner passes (repeatable). Default: the demo courses of group A and group B.",
@@ -75,7 +81,7 @@ class Command(BaseCommand):
                 username=username,
                 email=options["email"] or f"{username}@example.com",
                 full_name=options["full_name"],
-                lms_user_id=options["lms_user_id"],
+                lms_user_id=options["lms_user_id"] or demo_lms_user_id(username),
                 course_key=course_key,
                 is_passing=not options["failing"],
             )

@@ -1,0 +1,385 @@
+"""The awarding engine: one event in, progress, awards and revocations out.
+
+The path of an event, as plain calls::
+
+    handle_event            learner and payload from the signal's kwargs (no UserData: warn, drop)
+      current_rulebook      one query: the configuration version; the rules are cached per process
+      match_event           pure matching, no database
+      apply_event           one transaction: ReceivedEvent row (unique event id: dedup), progress,
+                            fulfillments, user, badge records
+      after commit          BADGE_AWARDED / BADGE_REVOKED, provider task per badge
+
+An event that matches nothing costs the version query and writes nothing. A matching event is
+recorded in the same transaction as its effects, so it is either fully applied and remembered
+or not at all. Then: a failure records it ``failed`` (payload included) for
+:func:`finish_pending_events`, the sweep; a crash before commit leaves the bus message
+unacknowledged (Kafka commits the offset, Redis acks, only after the receiver returns), so the
+bus delivers it again, and the remembered id makes any redelivery harmless.
+"""
+from __future__ import annotations
+
+import datetime
+import enum
+import logging
+import uuid
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import asdict, dataclass
+from functools import partial
+from typing import Any
+
+from django.conf import settings
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Q
+from django.utils import timezone
+from openedx_events.learning.data import BadgeTemplateData, UserData, UserPersonalData
+
+from badges import issuing, signals
+from badges.events import event_payload, event_signal, find_user_data
+from badges.models import BadgeProgress, Fulfillment, ReceivedEvent
+from badges.rulebook import current_rulebook
+from badges.rules import EventMatches, ProgressChange, Rulebook, TemplateSpec, match_event, plan_progress
+from badges.tasks.issuing import enqueue_sync
+from credentials_project.core.models import User
+from credentials_project.credentials.models import UserCredential
+
+logger = logging.getLogger(__name__)
+
+#: Attempts of one event's transaction when it loses a race (unique constraint, deadlock).
+TRANSACTION_ATTEMPTS = 4
+#: After this many failed attempts the sweep stops retrying an event (it stays ``failed``).
+MAX_EVENT_ATTEMPTS = 5
+
+
+class Outcome(enum.Enum):
+    DROPPED = "dropped"  # no UserData
+    IGNORED = "ignored"  # matched nothing
+    DUPLICATE = "duplicate"  # event id seen before
+    APPLIED = "applied"
+    FAILED = "failed"  # recorded for the sweep
+
+
+@dataclass(frozen=True)
+class Learner:
+    """The learner an event names, as ``UserData`` gives it."""
+
+    username: str
+    email: str
+    full_name: str
+    lms_user_id: int | None
+    is_active: bool = True
+
+    @classmethod
+    def from_user_data(cls, user: UserData) -> Learner:
+        pii = user.pii
+        return cls(username=pii.username, email=pii.email or "", full_name=pii.name or "",
+                   lms_user_id=user.id, is_active=bool(user.is_active))
+
+    def user_data(self) -> UserData:
+        return UserData(id=self.lms_user_id, is_active=self.is_active,
+                        pii=UserPersonalData(username=self.username, email=self.email, name=self.full_name))
+
+    def new_user(self) -> User:
+        user = User(username=self.username, email=self.email, full_name=self.full_name,
+                    lms_user_id=self.lms_user_id, is_active=self.is_active)
+        user.set_unusable_password()
+        return user
+
+
+@dataclass(frozen=True)
+class IncomingEvent:
+    event_type: str
+    event_id: uuid.UUID
+    event_time: datetime.datetime | None
+    payload: dict[str, Any]
+    learner: Learner
+
+    def stored_payload(self) -> dict[str, Any]:
+        return {"data": self.payload, "learner": asdict(self.learner)}
+
+    @classmethod
+    def from_record(cls, record: ReceivedEvent) -> IncomingEvent:
+        return cls(record.event_type, record.event_id, record.event_time, record.payload["data"],
+                   Learner(**record.payload["learner"]))
+
+
+@dataclass(frozen=True)
+class BadgeChange:
+    """A badge awarded or revoked by an event: enough to emit its public event without a query."""
+
+    origin: str
+    badge_uuid: str
+    template: TemplateSpec
+    learner: Learner
+
+    def data(self):
+        template = BadgeTemplateData(uuid=self.template.uuid, origin=self.template.origin, name=self.template.name,
+                                     description=self.template.description, image_url=self.template.image_url)
+        return issuing.badge_data(self.badge_uuid, self.learner.user_data(), template)
+
+
+def handle_event(event_type: str, kwargs: Mapping[str, Any]) -> Outcome:
+    """Entry point of the receiver, for bus and in-process events alike."""
+    metadata = kwargs.get("metadata")
+    event_id = getattr(metadata, "id", None)
+    signal = event_signal(event_type)
+    data = {name: kwargs[name] for name in (signal.init_data if signal else ()) if name in kwargs}
+    user_data = find_user_data(data)
+    if user_data is None or not getattr(getattr(user_data, "pii", None), "username", None):
+        logger.warning("Dropped event %s %s: it names no learner (no UserData with a username).",
+                       event_type, event_id)
+        return Outcome.DROPPED
+    event = IncomingEvent(
+        event_type=event_type,
+        event_id=event_id if isinstance(event_id, uuid.UUID) else uuid.uuid4(),
+        event_time=getattr(metadata, "time", None),
+        payload=event_payload(event_type, data),
+        learner=Learner.from_user_data(user_data),
+    )
+    return process_event(event)
+
+
+def process_event(event: IncomingEvent) -> Outcome:
+    rulebook = current_rulebook(event.event_type)
+    matches = match_event(rulebook, event.payload)
+    if not matches:
+        return Outcome.IGNORED
+    return apply_matching_event(event, rulebook, matches)
+
+
+def apply_matching_event(event: IncomingEvent, rulebook: Rulebook, matches: EventMatches,
+                         record_id: int | None = None) -> Outcome:
+    """Apply a matching event in one transaction that also records its id; never lose it on failure.
+
+    ``record_id`` names an existing ReceivedEvent (the sweep); without it the transaction inserts
+    one. A unique-constraint conflict on the event id means it was seen before: processed, it is
+    a duplicate; left failed, this delivery finishes it. Other conflicts (two processes creating
+    the same progress row, a deadlock) run the transaction again. Any other failure is recorded
+    as a ``failed`` ReceivedEvent, which the sweep applies later.
+    """
+    try:
+        for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
+            try:
+                return apply_event(event, rulebook, matches, record_id)
+            except (IntegrityError, OperationalError) as exc:
+                if attempt == TRANSACTION_ATTEMPTS or not _lost_a_race(exc):
+                    raise
+                if record_id is None:
+                    seen = ReceivedEvent.objects.filter(event_id=event.event_id).values_list("pk", "status").first()
+                    if seen is not None and seen[1] == ReceivedEvent.Status.PROCESSED:
+                        logger.info("Event %s %s was received before; ignored.", event.event_type, event.event_id)
+                        return Outcome.DUPLICATE
+                    record_id = seen[0] if seen is not None else None
+                logger.info("Event %s lost a race (%s); applying it again.", event.event_id, exc)
+    except Exception as exc:
+        logger.exception("Event %s %s could not be applied; it is kept for the sweep.",
+                         event.event_type, event.event_id)
+        _record_failure(event, exc)
+    return Outcome.FAILED
+
+
+def _lost_a_race(exc: DatabaseError) -> bool:
+    """A unique-constraint race, or a deadlock / serialization failure: the transaction can run again."""
+    if isinstance(exc, IntegrityError):
+        return True
+    cause = exc.__cause__
+    sqlstate = getattr(cause, "sqlstate", None)
+    mysql_code = cause.args[0] if cause is not None and cause.args and isinstance(cause.args[0], int) else None
+    return sqlstate in {"40001", "40P01"} or mysql_code in {1213, 1205}
+
+
+def _record_failure(event: IncomingEvent, exc: Exception) -> None:
+    """Keep the event, with its payload and the error, for the sweep (raises if even that is impossible)."""
+    error = f"{type(exc).__name__}: {exc}"[:2000]
+    record, created = ReceivedEvent.objects.get_or_create(event_id=event.event_id, defaults={
+        "event_type": event.event_type, "event_time": event.event_time, "username": event.learner.username,
+        "payload": event.stored_payload(), "status": ReceivedEvent.Status.FAILED, "error": error, "attempts": 1,
+    })
+    if not created:
+        ReceivedEvent.objects.filter(pk=record.pk).exclude(status=ReceivedEvent.Status.PROCESSED).update(
+            status=ReceivedEvent.Status.FAILED, error=error, attempts=F("attempts") + 1)
+
+
+def _claim(event: IncomingEvent, record_id: int | None) -> bool:
+    """Record the event as processed in the current transaction; False if another process already did."""
+    now = timezone.now()
+    if record_id is None:
+        ReceivedEvent.objects.create(
+            event_id=event.event_id, event_type=event.event_type, event_time=event.event_time,
+            username=event.learner.username, payload=event.stored_payload(),
+            status=ReceivedEvent.Status.PROCESSED, processed_at=now, attempts=1,
+        )
+        return True
+    return bool(ReceivedEvent.objects.filter(pk=record_id).exclude(status=ReceivedEvent.Status.PROCESSED).update(
+        status=ReceivedEvent.Status.PROCESSED, processed_at=now, error="", attempts=F("attempts") + 1,
+    ))
+
+
+def apply_event(event: IncomingEvent, rulebook: Rulebook, matches: EventMatches,
+                record_id: int | None = None) -> Outcome:
+    """One transaction: record the event id, update progress, award, revoke.
+
+    Queries: the event record; progress with fulfillments (locked); then only as needed one
+    insert of new progress rows, one of fulfillments, one delete, one read of the learner's
+    badge records, one insert of the user and two per new badge record.
+    """
+    learner = event.learner
+    with transaction.atomic():
+        if not _claim(event, record_id):
+            return Outcome.DUPLICATE
+        progress = _locked_progress(learner.username, matches.template_ids)
+        changes = [c for c in plan_progress(rulebook, matches, _fulfilled(progress)) if c.changed]
+        if not changes:
+            return Outcome.APPLIED
+        progress_ids = _ensure_progress(learner.username, progress, [c.template_id for c in changes if c.add])
+        _write_fulfillments(event, changes, progress_ids)
+        awarded, revoked = _award_and_revoke(learner, rulebook, changes)
+        if awarded or revoked:
+            transaction.on_commit(partial(_after_commit, awarded, revoked))
+    return Outcome.APPLIED
+
+
+ProgressRows = dict[int, tuple[int, set[int]]]  # template id -> (progress id, fulfilled requirement ids)
+
+
+def _locked_progress(username: str, template_ids: Iterable[int]) -> ProgressRows:
+    """The learner's progress rows for the templates with their fulfillments, locked until commit."""
+    rows = BadgeProgress.objects.filter(username=username, template_id__in=template_ids)
+    if connection.features.has_select_for_update_of:
+        rows = rows.select_for_update(of=("self",))
+    else:
+        rows = rows.select_for_update()
+    progress: ProgressRows = {}
+    for progress_id, template_id, requirement_id in rows.values_list("id", "template_id",
+                                                                     "fulfillments__requirement_id"):
+        entry = progress.setdefault(template_id, (progress_id, set()))
+        if requirement_id is not None:
+            entry[1].add(requirement_id)
+    return progress
+
+
+def _fulfilled(progress: ProgressRows) -> dict[int, set[int]]:
+    return {template_id: requirements for template_id, (_pid, requirements) in progress.items()}
+
+
+def _ensure_progress(username: str, progress: ProgressRows, template_ids: list[int]) -> dict[int, int]:
+    """Progress ids per template, creating missing rows (a concurrent creator makes this raise and retry)."""
+    ids = {template_id: progress_id for template_id, (progress_id, _req) in progress.items()}
+    missing = [BadgeProgress(username=username, template_id=t) for t in template_ids if t not in ids]
+    if missing:
+        created = BadgeProgress.objects.bulk_create(missing)
+        if any(row.pk is None for row in created):  # backends that cannot return ids from a bulk insert
+            created = BadgeProgress.objects.filter(username=username, template_id__in=[r.template_id for r in missing])
+        ids.update((row.template_id, row.pk) for row in created)
+    return ids
+
+
+def _write_fulfillments(event: IncomingEvent, changes: list[ProgressChange], progress_ids: dict[int, int]) -> None:
+    removals = Q()
+    for change in changes:
+        if change.remove:
+            removals |= Q(progress_id=progress_ids[change.template_id], requirement_id__in=change.remove)
+    if removals:
+        Fulfillment.objects.filter(removals).delete()
+    additions = [
+        Fulfillment(progress_id=progress_ids[change.template_id], requirement_id=requirement_id,
+                    event_id=event.event_id, event_type=event.event_type, event_time=event.event_time)
+        for change in changes for requirement_id in sorted(change.add)
+    ]
+    if additions:
+        Fulfillment.objects.bulk_create(additions)
+
+
+def _award_and_revoke(learner: Learner, rulebook: Rulebook,
+                      changes: list[ProgressChange]) -> tuple[list[BadgeChange], list[BadgeChange]]:
+    """Award templates this event completed (no badge record yet); revoke awarded badges it made incomplete.
+
+    A learner with any record for a template, awarded or revoked, is not awarded again by events:
+    a revoked badge comes back only through the admin's explicit re-award.
+    """
+    candidates = {c.template_id: c for c in changes if c.may_award or c.may_revoke}
+    if not candidates:
+        return [], []
+    existing = _badge_records(learner.username, rulebook, candidates)
+    awarded, revoked = [], []
+    to_award = [c for c in candidates.values() if c.may_award and c.template_id not in existing]
+    if to_award:
+        User.objects.bulk_create([learner.new_user()], ignore_conflicts=True)
+    for change in to_award:
+        template = rulebook.templates[change.template_id]
+        kind = issuing.KINDS[template.origin]
+        badge = kind.badge_model.objects.create(
+            credential_content_type_id=template.content_type_id, credential_id=template.id,
+            username=learner.username, status=UserCredential.Status.AWARDED, state="created",
+        )
+        awarded.append(BadgeChange(template.origin, str(badge.uuid), template, learner))
+    for change in candidates.values():
+        record = existing.get(change.template_id)
+        if change.may_revoke and record is not None and record.status == UserCredential.Status.AWARDED:
+            template = rulebook.templates[change.template_id]
+            issuing.change_badge(record, status=UserCredential.Status.REVOKED)
+            revoked.append(BadgeChange(template.origin, str(record.uuid), template, learner))
+    return awarded, revoked
+
+
+def _badge_records(username: str, rulebook: Rulebook, template_ids: Iterable[int]) -> dict[int, issuing.AnyBadge]:
+    """The learner's badge records for the templates, locked, by template id: one query per provider involved."""
+    by_origin: dict[str, list[TemplateSpec]] = defaultdict(list)
+    for template_id in template_ids:
+        template = rulebook.templates[template_id]
+        by_origin[template.origin].append(template)
+    records: dict[int, issuing.AnyBadge] = {}
+    for origin, templates in by_origin.items():
+        records.update((badge.credential_id, badge) for badge in issuing.KINDS[origin].badge_model.objects.filter(
+            username=username, credential_content_type_id=templates[0].content_type_id,
+            credential_id__in=[template.id for template in templates],
+        ).select_for_update())
+    return records
+
+
+def _after_commit(awarded: list[BadgeChange], revoked: list[BadgeChange]) -> None:
+    for change in awarded:
+        signals.emit_badge_awarded(change.data())
+        enqueue_sync(change.origin, change.badge_uuid)
+    for change in revoked:
+        signals.emit_badge_revoked(change.data())
+        enqueue_sync(change.origin, change.badge_uuid)
+
+
+# --- The sweep's part: events left unfinished, and pruning of remembered event ids --------------
+
+def sweep_grace() -> datetime.timedelta:
+    return datetime.timedelta(seconds=getattr(settings, "BADGES_SWEEP_GRACE_SECONDS", 300))
+
+
+def dedup_window() -> datetime.timedelta:
+    return datetime.timedelta(days=getattr(settings, "BADGES_EVENT_DEDUP_DAYS", 30))
+
+
+def finish_pending_events(limit: int = 500) -> int:
+    """Apply recorded events left ``received`` (process died) or ``failed``; returns how many were applied."""
+    cutoff = timezone.now() - sweep_grace()
+    pending = ReceivedEvent.objects.filter(
+        Q(status=ReceivedEvent.Status.FAILED, attempts__lt=MAX_EVENT_ATTEMPTS)
+        | Q(status=ReceivedEvent.Status.RECEIVED, received_at__lt=cutoff)
+    ).order_by("received_at")[:limit]
+    applied = 0
+    for record in pending:
+        event = IncomingEvent.from_record(record)
+        rulebook = current_rulebook(event.event_type)
+        matches = match_event(rulebook, event.payload)
+        if not matches:
+            ReceivedEvent.objects.filter(pk=record.pk).update(
+                status=ReceivedEvent.Status.PROCESSED, processed_at=timezone.now())
+            continue
+        if apply_matching_event(event, rulebook, matches, record.pk) is Outcome.APPLIED:
+            applied += 1
+    return applied
+
+
+def prune_received_events() -> int:
+    """Forget processed event ids older than the dedup window (``BADGES_EVENT_DEDUP_DAYS``)."""
+    deleted, _ = ReceivedEvent.objects.filter(
+        status=ReceivedEvent.Status.PROCESSED, received_at__lt=timezone.now() - dedup_window()
+    ).delete()
+    return deleted

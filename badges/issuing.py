@@ -1,0 +1,308 @@
+"""Badge records and their provider: the one place their status and provider state change.
+
+The database row is the truth. :func:`sync_with_provider` compares a badge record with what the
+provider should hold and makes the one call that closes the gap (issue, or revoke/expire), under
+a row lock so concurrent tasks for one badge run one after the other. A record that has an
+external id is never issued again. Every change of status, state, external id or provider error
+goes through :func:`change_badge`; the engine, the tasks, the sweep, the admin actions and the
+webhooks all use it, so they cannot disagree.
+"""
+from __future__ import annotations
+
+import datetime
+import enum
+import logging
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.db import transaction
+from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.utils import timezone
+from openedx_events.learning.data import BadgeData, BadgeTemplateData, UserData, UserPersonalData
+
+from badges.models import (
+    AccredibleBadge,
+    AccredibleGroup,
+    BadgeTemplate,
+    CredlyBadge,
+    CredlyBadgeTemplate,
+    Origin,
+)
+from badges.providers.base import (
+    DuplicateBadgeError,
+    PermanentProviderError,
+    Recipient,
+    RemoteBadge,
+    TransientProviderError,
+)
+from badges.providers.registry import provider_for_template, template_external_id
+from credentials_project.core.models import User
+
+logger = logging.getLogger(__name__)
+
+AnyBadge = CredlyBadge | AccredibleBadge
+REVOKE_REASON = "A penalty rule took back a requirement of this badge."
+FIRST_RETRY_DELAY = 60
+MAX_RETRY_DELAY = 3600
+
+
+@dataclass(frozen=True)
+class BadgeKind:
+    """How one provider's badge records are stored: model, template model, external id, final states."""
+
+    origin: str
+    badge_model: type[AnyBadge]
+    template_model: type[BadgeTemplate]
+    external_id_field: str
+    revoked_state: str
+
+    def template_content_type_id(self) -> int:
+        """Cached by Django's ContentType manager after the first call of the process."""
+        return ContentType.objects.get_for_model(self.template_model).id
+
+    def external_id(self, badge: AnyBadge) -> str | None:
+        value = getattr(badge, self.external_id_field)
+        return None if value is None else str(value)
+
+
+KINDS: dict[str, BadgeKind] = {
+    Origin.CREDLY: BadgeKind(Origin.CREDLY, CredlyBadge, CredlyBadgeTemplate, "external_uuid",
+                             CredlyBadge.State.REVOKED),
+    Origin.ACCREDIBLE: BadgeKind(Origin.ACCREDIBLE, AccredibleBadge, AccredibleGroup, "external_id",
+                                 AccredibleBadge.State.EXPIRED),
+}
+
+#: States in which the provider has not (yet) confirmed what the record says.
+WAITING_STATES = ("created", "no_response")
+
+
+def kind_of(badge: AnyBadge) -> BadgeKind:
+    return KINDS[Origin.CREDLY if isinstance(badge, CredlyBadge) else Origin.ACCREDIBLE]
+
+
+def retry_horizon() -> datetime.timedelta:
+    return datetime.timedelta(hours=getattr(settings, "BADGES_ISSUE_RETRY_HOURS", 72))
+
+
+def retry_delay(attempts: int, retry_after: float | None = None) -> float:
+    """Seconds before the next provider attempt: doubling from a minute up to an hour (or Retry-After)."""
+    delay = min(FIRST_RETRY_DELAY * 2 ** max(attempts - 1, 0), MAX_RETRY_DELAY)
+    return max(delay, retry_after or 0)
+
+
+def change_badge(badge: AnyBadge, *, status: str | None = None, state: str | None = None,
+                 external_id: str | None = None, provider_error: str | None = None,
+                 attempted: bool = False, clear_external_id: bool = False) -> None:
+    """Apply and save a change of a badge record, writing only the columns that changed.
+
+    ``attempted`` counts a provider attempt. Provider-side fields live in the provider's table,
+    ``status`` in the shared credential table, so a provider-side change is one UPDATE.
+    """
+    kind = kind_of(badge)
+    changed: list[str] = []
+
+    def put(name: str, value: Any) -> None:
+        if getattr(badge, name) != value:
+            setattr(badge, name, value)
+            changed.append(name)
+
+    if status is not None:
+        put("status", status)
+    if state is not None:
+        put("state", state)
+    if external_id is not None:
+        put(kind.external_id_field, kind.badge_model._meta.get_field(kind.external_id_field).to_python(external_id))
+    if clear_external_id:
+        put(kind.external_id_field, None)
+    if provider_error is not None:
+        put("provider_error", provider_error)
+    if attempted:
+        badge.issue_attempts += 1
+        badge.last_attempt_at = timezone.now()
+        changed += ["issue_attempts", "last_attempt_at"]
+    if "status" in changed:
+        changed.append("modified")
+    if changed:
+        badge.save(update_fields=changed)
+
+
+class Action(enum.Enum):
+    NONE = "none"
+    ISSUE = "issue"
+    REVOKE = "revoke"
+    FORGET = "forget"  # revoked before it was ever issued: nothing to undo at the provider
+
+
+def next_action(badge: AnyBadge) -> Action:
+    """What the provider still needs for this record (``error`` waits for an operator)."""
+    kind = kind_of(badge)
+    issued = kind.external_id(badge) is not None
+    if badge.status == CredlyBadge.Status.AWARDED:
+        return Action.ISSUE if not issued and badge.state in WAITING_STATES else Action.NONE
+    if badge.state in (kind.revoked_state, "error"):
+        return Action.NONE
+    return Action.REVOKE if issued else Action.FORGET
+
+
+@dataclass(frozen=True)
+class SyncResult:
+    action: Action
+    retry_in: float | None = None  # seconds, set after a transient failure within the retry horizon
+
+
+RECIPIENT_FIELDS = ("email", "first_name", "last_name", "full_name", "lms_user_id")
+
+
+def _locked_badge(kind: BadgeKind, badge_uuid: str) -> AnyBadge | None:
+    """The badge row, locked until commit, with its learner's fields read in the same query."""
+    user = User.objects.filter(username=OuterRef("username"))
+    fields = {f"recipient_{name}": Subquery(user.values(name)[:1]) for name in RECIPIENT_FIELDS}
+    return kind.badge_model.objects.select_for_update().annotate(**fields).filter(uuid=badge_uuid).first()
+
+
+def recipient_of(badge: AnyBadge) -> Recipient:
+    """The learner as :func:`_locked_badge` read it (blank when no user record exists)."""
+    values = {name: getattr(badge, f"recipient_{name}") for name in RECIPIENT_FIELDS}
+    return Recipient(username=badge.username, **{
+        name: value if value is not None or name == "lms_user_id" else "" for name, value in values.items()
+    })
+
+
+def sync_with_provider(origin: str, badge_uuid: str) -> SyncResult:
+    """Make the provider match the badge record: issue it, or revoke/expire it, at most once.
+
+    Runs in one transaction holding the badge row lock across the provider call, so a second
+    task for the same badge waits and then finds nothing left to do.
+    """
+    kind = KINDS[origin]
+    with transaction.atomic():
+        badge = _locked_badge(kind, badge_uuid)
+        if badge is None:
+            logger.warning("Badge %s (%s) not found; nothing to send to the provider.", badge_uuid, origin)
+            return SyncResult(Action.NONE)
+        action = next_action(badge)
+        if action is Action.NONE:
+            return SyncResult(action)
+        if action is Action.FORGET:
+            change_badge(badge, state=kind.revoked_state, provider_error="")
+            return SyncResult(action)
+        template = kind.template_model.objects.select_related().get(pk=badge.credential_id)
+        try:
+            remote = _call_provider(action, badge, template)
+        except TransientProviderError as exc:
+            return SyncResult(action, _after_transient_failure(badge, exc))
+        except PermanentProviderError as exc:
+            logger.warning("Provider refused %s of badge %s: %s", action.value, badge.uuid, exc)
+            change_badge(badge, state="error", provider_error=str(exc), attempted=True)
+            return SyncResult(action)
+        if remote is None:
+            change_badge(badge, state="error", attempted=True, provider_error=(
+                "The provider reports that the learner already has this badge, but did not return it."))
+            return SyncResult(action)
+        state = remote.state if remote.state in kind.badge_model.State.values else _default_state(action, kind)
+        if action is Action.REVOKE:
+            state = kind.revoked_state
+        change_badge(badge, state=state, external_id=remote.external_id, provider_error="", attempted=True)
+        logger.info("Badge %s: %s at %s as %s (%s).", badge.uuid, action.value, origin, remote.external_id, state)
+        return SyncResult(action)
+
+
+def _default_state(action: Action, kind: BadgeKind) -> str:
+    return kind.revoked_state if action is Action.REVOKE else "accepted"
+
+
+def _call_provider(action: Action, badge: AnyBadge, template: BadgeTemplate) -> RemoteBadge | None:
+    """The provider call; a duplicate refusal is reconciled by adopting the badge the provider has."""
+    provider = provider_for_template(template)
+    if action is Action.REVOKE:
+        return provider.revoke_badge(badge_external_id=kind_of(badge).external_id(badge), reason=REVOKE_REASON)
+    recipient = recipient_of(badge)
+    external_template = template_external_id(template)
+    try:
+        return provider.issue_badge(template_external_id=external_template, recipient=recipient,
+                                    issued_at=badge.created)
+    except DuplicateBadgeError:
+        logger.info("Provider already holds badge %s; adopting it.", badge.uuid)
+        return provider.find_badge(template_external_id=external_template, recipient=recipient)
+
+
+def _after_transient_failure(badge: AnyBadge, exc: TransientProviderError) -> float | None:
+    """Record the failure; seconds until the next attempt, or None once past the retry horizon."""
+    if timezone.now() - badge.created > retry_horizon():
+        change_badge(badge, state="error", attempted=True,
+                     provider_error=f"Gave up after {badge.issue_attempts + 1} attempts: {exc}")
+        logger.warning("Badge %s: giving up on the provider after the retry horizon: %s", badge.uuid, exc)
+        return None
+    change_badge(badge, state="no_response", provider_error=str(exc), attempted=True)
+    delay = retry_delay(badge.issue_attempts, exc.retry_after)
+    logger.info("Badge %s: provider unavailable (%s); next attempt in %.0f s.", badge.uuid, exc, delay)
+    return delay
+
+
+def retryable_badges(kind: BadgeKind) -> QuerySet:
+    """Records the provider does not yet reflect, including ``error`` ones (an operator asked)."""
+    awaiting_issue = Q(status=CredlyBadge.Status.AWARDED, **{f"{kind.external_id_field}__isnull": True})
+    awaiting_revoke = Q(status=CredlyBadge.Status.REVOKED) & ~Q(state=kind.revoked_state)
+    return kind.badge_model.objects.filter(
+        (awaiting_issue & Q(state__in=(*WAITING_STATES, "error"))) | awaiting_revoke
+    )
+
+
+def due_badges() -> list[tuple[str, str]]:
+    """(origin, uuid) of records waiting for the provider (not ``error``) whose next attempt is due.
+
+    A record never attempted is due once it is older than the sweep grace (its on-commit task
+    should have run by then); after a transient failure, once :func:`retry_delay` has passed.
+    """
+    now = timezone.now()
+    grace = datetime.timedelta(seconds=getattr(settings, "BADGES_SWEEP_GRACE_SECONDS", 300))
+    due = []
+    for origin, kind in KINDS.items():
+        waiting = retryable_badges(kind).exclude(state="error").only(
+            "uuid", "issue_attempts", "last_attempt_at", "modified")
+        for badge in waiting:
+            last = badge.last_attempt_at or badge.modified
+            wait = retry_delay(badge.issue_attempts) if badge.last_attempt_at else grace.total_seconds()
+            if last + datetime.timedelta(seconds=wait) <= now:
+                due.append((origin, str(badge.uuid)))
+    return due
+
+
+def prepare_retry(badge: AnyBadge) -> bool:
+    """Make a waiting or failed record eligible for the next task (operator's retry); False if nothing to do."""
+    kind = kind_of(badge)
+    if not retryable_badges(kind).filter(pk=badge.pk).exists():
+        return False
+    if badge.state == "error":
+        change_badge(badge, state="created", provider_error="")
+    return True
+
+
+def reaward(badge: AnyBadge) -> bool:
+    """Operator's explicit re-award of a revoked badge: awarded again and issued anew. False if not revoked."""
+    if badge.status != CredlyBadge.Status.REVOKED:
+        return False
+    change_badge(badge, status=CredlyBadge.Status.AWARDED, state="created", provider_error="",
+                 clear_external_id=True)
+    return True
+
+
+def badge_data(badge_uuid: str, user: UserData, template: BadgeTemplateData) -> BadgeData:
+    return BadgeData(uuid=str(badge_uuid), user=user, template=template)
+
+
+def badge_data_of(badge: AnyBadge) -> BadgeData:
+    """The public event payload of a stored badge record (admin paths; the engine builds it without queries)."""
+    template = BadgeTemplate.objects.get(pk=badge.credential_id)
+    user = User.objects.filter(username=badge.username).first()
+    user_data = UserData(
+        id=user.lms_user_id if user and user.lms_user_id is not None else 0,
+        is_active=user.is_active if user else True,
+        pii=UserPersonalData(username=badge.username, email=user.email if user else "",
+                             name=user.full_name if user else ""),
+    )
+    template_data = BadgeTemplateData(uuid=str(template.uuid), origin=template.origin, name=template.name,
+                                      description=template.description, image_url=template.icon)
+    return badge_data(str(badge.uuid), user_data, template_data)

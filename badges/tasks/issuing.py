@@ -1,0 +1,60 @@
+"""Celery tasks that talk to badge providers, and the periodic sweep that finishes lost work."""
+from __future__ import annotations
+
+import logging
+
+from celery import shared_task
+
+from badges import issuing
+
+logger = logging.getLogger(__name__)
+
+
+@shared_task(bind=True, max_retries=None, acks_late=True, name="badges.sync_badge_with_provider")
+def sync_badge_with_provider(self, origin: str, badge_uuid: str) -> str:
+    """Issue or revoke one badge at its provider; transient failures retry with growing delays.
+
+    Run eagerly (no broker) a transient failure is not retried in-process, which would block
+    the caller: the record stays ``no_response`` and the periodic sweep tries it again later.
+    """
+    result = issuing.sync_with_provider(origin, badge_uuid)
+    if result.retry_in is not None and not self.request.is_eager:
+        raise self.retry(countdown=result.retry_in)
+    return result.action.value
+
+
+@shared_task(name="badges.sweep")
+def sweep() -> dict[str, int]:
+    """Finish events left unprocessed, re-enqueue badges whose task was lost, prune old event ids."""
+    return run_sweep()
+
+
+def run_sweep() -> dict[str, int]:
+    """The periodic sweep (also ``manage.py sweep_badges``); returns what it did, for logs and tests."""
+    from badges import engine  # the engine queues this module's tasks: imported here to avoid a cycle
+
+    done = {
+        "events_applied": engine.finish_pending_events(),
+        "badges_requeued": requeue_due_badges(),
+        "event_ids_pruned": engine.prune_received_events(),
+    }
+    logger.info("Badges sweep: %s", done)
+    return done
+
+
+def requeue_due_badges() -> int:
+    """Queue the provider task of every record still waiting whose next attempt is due (lost or eager tasks)."""
+    queued = 0
+    for origin, badge_uuid in issuing.due_badges():
+        queued += enqueue_sync(origin, badge_uuid)
+    return queued
+
+
+def enqueue_sync(origin: str, badge_uuid: str) -> bool:
+    """Queue the provider task for a badge; False (logged) when the broker refuses, the sweep retries later."""
+    try:
+        sync_badge_with_provider.delay(origin, str(badge_uuid))
+    except Exception:
+        logger.exception("Could not queue the provider task for badge %s; the sweep will retry it.", badge_uuid)
+        return False
+    return True
