@@ -22,15 +22,14 @@ import datetime
 import enum
 import logging
 import uuid
-from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, Q
+from django.db import DatabaseError, IntegrityError, OperationalError, transaction
+from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from openedx_events.learning.data import BadgeTemplateData, UserData, UserPersonalData
 
@@ -160,7 +159,7 @@ def apply_matching_event(event: IncomingEvent, rulebook: Rulebook, matches: Even
     try:
         for attempt in range(1, TRANSACTION_ATTEMPTS + 1):
             try:
-                return apply_event(event, rulebook, matches, record_id)
+                return apply_event(event, rulebook, matches, record_id, thorough=attempt > 1)
             except (IntegrityError, OperationalError) as exc:
                 if attempt == TRANSACTION_ATTEMPTS or not _lost_a_race(exc):
                     raise
@@ -216,55 +215,72 @@ def _claim(event: IncomingEvent, record_id: int | None) -> bool:
 
 
 def apply_event(event: IncomingEvent, rulebook: Rulebook, matches: EventMatches,
-                record_id: int | None = None) -> Outcome:
+                record_id: int | None = None, thorough: bool = False) -> Outcome:
     """One transaction: record the event id, update progress, award, revoke.
 
-    Queries: the event record; progress with fulfillments (locked); then only as needed one
-    insert of new progress rows, one of fulfillments, one delete, one read of the learner's
-    badge records, one insert of the user and two per new badge record.
+    Queries: the event record; the lock of the learner's progress rows; their fulfillments and
+    badge records (one read); then only as needed one insert of new progress rows, one of
+    fulfillments, one delete, one insert of the user, two per new badge record, two per revoked one.
+    A template without a progress row has no badge record for the learner (badges are only created
+    with progress), so it is not looked up; the unique constraint on badge records backs that up,
+    and a retry after a conflict (``thorough``) looks them up.
     """
     learner = event.learner
     with transaction.atomic():
         if not _claim(event, record_id):
             return Outcome.DUPLICATE
         progress = _locked_progress(learner.username, matches.template_ids)
-        changes = [c for c in plan_progress(rulebook, matches, _fulfilled(progress)) if c.changed]
+        fulfilled = {template_id: state.fulfilled for template_id, state in progress.items()}
+        changes = [c for c in plan_progress(rulebook, matches, fulfilled) if c.changed]
         if not changes:
             return Outcome.APPLIED
         progress_ids = _ensure_progress(learner.username, progress, [c.template_id for c in changes if c.add])
         _write_fulfillments(event, changes, progress_ids)
-        awarded, revoked = _award_and_revoke(learner, rulebook, changes)
+        badges = {template_id: state.badge for template_id, state in progress.items() if state.badge}
+        if thorough:
+            badges |= _badge_records(learner.username, [c.template_id for c in changes])
+        awarded, revoked = _award_and_revoke(learner, rulebook, changes, badges)
         if awarded or revoked:
             transaction.on_commit(partial(_after_commit, awarded, revoked))
     return Outcome.APPLIED
 
 
-ProgressRows = dict[int, tuple[int, set[int]]]  # template id -> (progress id, fulfilled requirement ids)
+@dataclass
+class ProgressState:
+    """A learner's progress row for one template, its fulfilled requirements and badge record, if any."""
+
+    progress_id: int
+    fulfilled: set[int]
+    badge: tuple[int, str] | None  # (badge record id, status)
 
 
-def _locked_progress(username: str, template_ids: Iterable[int]) -> ProgressRows:
-    """The learner's progress rows for the templates with their fulfillments, locked until commit."""
-    rows = BadgeProgress.objects.filter(username=username, template_id__in=template_ids)
-    if connection.features.has_select_for_update_of:
-        rows = rows.select_for_update(of=("self",))
-    else:
-        rows = rows.select_for_update()
-    progress: ProgressRows = {}
-    for progress_id, template_id, requirement_id in rows.values_list("id", "template_id",
-                                                                     "fulfillments__requirement_id"):
-        entry = progress.setdefault(template_id, (progress_id, set()))
+def _locked_progress(username: str, template_ids: Iterable[int]) -> dict[int, ProgressState]:
+    """Lock the learner's progress rows for the templates, then read their fulfillments and badges.
+
+    Two statements on purpose: a reading statement that waited for a lock still sees the data
+    as of its start (PostgreSQL), so the read must start after the lock is held, or a
+    fulfillment committed by the transaction we waited for would be missed.
+    """
+    locked = list(BadgeProgress.objects.select_for_update()
+                  .filter(username=username, template_id__in=template_ids).values_list("id", flat=True))
+    if not locked:
+        return {}
+    badge = _badge_credentials(OuterRef("username")).filter(credential_id=OuterRef("template_id"))
+    rows = (BadgeProgress.objects.filter(id__in=locked)
+            .annotate(badge_id=Subquery(badge.values("id")[:1]), badge_status=Subquery(badge.values("status")[:1]))
+            .values_list("id", "template_id", "fulfillments__requirement_id", "badge_id", "badge_status"))
+    progress: dict[int, ProgressState] = {}
+    for progress_id, template_id, requirement_id, badge_id, badge_status in rows:
+        state = progress.setdefault(
+            template_id, ProgressState(progress_id, set(), (badge_id, badge_status) if badge_id else None))
         if requirement_id is not None:
-            entry[1].add(requirement_id)
+            state.fulfilled.add(requirement_id)
     return progress
 
 
-def _fulfilled(progress: ProgressRows) -> dict[int, set[int]]:
-    return {template_id: requirements for template_id, (_pid, requirements) in progress.items()}
-
-
-def _ensure_progress(username: str, progress: ProgressRows, template_ids: list[int]) -> dict[int, int]:
+def _ensure_progress(username: str, progress: dict[int, ProgressState], template_ids: list[int]) -> dict[int, int]:
     """Progress ids per template, creating missing rows (a concurrent creator makes this raise and retry)."""
-    ids = {template_id: progress_id for template_id, (progress_id, _req) in progress.items()}
+    ids = {template_id: state.progress_id for template_id, state in progress.items()}
     missing = [BadgeProgress(username=username, template_id=t) for t in template_ids if t not in ids]
     if missing:
         created = BadgeProgress.objects.bulk_create(missing)
@@ -290,51 +306,49 @@ def _write_fulfillments(event: IncomingEvent, changes: list[ProgressChange], pro
         Fulfillment.objects.bulk_create(additions)
 
 
-def _award_and_revoke(learner: Learner, rulebook: Rulebook,
-                      changes: list[ProgressChange]) -> tuple[list[BadgeChange], list[BadgeChange]]:
+def _award_and_revoke(learner: Learner, rulebook: Rulebook, changes: list[ProgressChange],
+                      badges: dict[int, tuple[int, str]]) -> tuple[list[BadgeChange], list[BadgeChange]]:
     """Award templates this event completed (no badge record yet); revoke awarded badges it made incomplete.
 
-    A learner with any record for a template, awarded or revoked, is not awarded again by events:
-    a revoked badge comes back only through the admin's explicit re-award.
+    ``badges`` maps template ids to the learner's badge record (id, status). A learner with any
+    record for a template, awarded or revoked, is not awarded again by events: a revoked badge
+    comes back only through the admin's explicit re-award.
     """
-    candidates = {c.template_id: c for c in changes if c.may_award or c.may_revoke}
-    if not candidates:
-        return [], []
-    existing = _badge_records(learner.username, rulebook, candidates)
+    to_award = [c for c in changes if c.may_award and c.template_id not in badges]
+    awarded_before = {t for t, (_badge_id, status) in badges.items() if status == UserCredential.Status.AWARDED}
+    to_revoke = [c for c in changes if c.may_revoke and c.template_id in awarded_before]
     awarded, revoked = [], []
-    to_award = [c for c in candidates.values() if c.may_award and c.template_id not in existing]
     if to_award:
         User.objects.bulk_create([learner.new_user()], ignore_conflicts=True)
     for change in to_award:
         template = rulebook.templates[change.template_id]
-        kind = issuing.KINDS[template.origin]
-        badge = kind.badge_model.objects.create(
+        badge = issuing.KINDS[template.origin].badge_model.objects.create(
             credential_content_type_id=template.content_type_id, credential_id=template.id,
             username=learner.username, status=UserCredential.Status.AWARDED, state="created",
         )
         awarded.append(BadgeChange(template.origin, str(badge.uuid), template, learner))
-    for change in candidates.values():
-        record = existing.get(change.template_id)
-        if change.may_revoke and record is not None and record.status == UserCredential.Status.AWARDED:
-            template = rulebook.templates[change.template_id]
-            issuing.change_badge(record, status=UserCredential.Status.REVOKED)
-            revoked.append(BadgeChange(template.origin, str(record.uuid), template, learner))
+    for change in to_revoke:
+        template = rulebook.templates[change.template_id]
+        badge = issuing.KINDS[template.origin].badge_model.objects.select_for_update().get(
+            pk=badges[change.template_id][0])
+        issuing.change_badge(badge, status=UserCredential.Status.REVOKED)
+        revoked.append(BadgeChange(template.origin, str(badge.uuid), template, learner))
     return awarded, revoked
 
 
-def _badge_records(username: str, rulebook: Rulebook, template_ids: Iterable[int]) -> dict[int, issuing.AnyBadge]:
-    """The learner's badge records for the templates, locked, by template id: one query per provider involved."""
-    by_origin: dict[str, list[TemplateSpec]] = defaultdict(list)
-    for template_id in template_ids:
-        template = rulebook.templates[template_id]
-        by_origin[template.origin].append(template)
-    records: dict[int, issuing.AnyBadge] = {}
-    for origin, templates in by_origin.items():
-        records.update((badge.credential_id, badge) for badge in issuing.KINDS[origin].badge_model.objects.filter(
-            username=username, credential_content_type_id=templates[0].content_type_id,
-            credential_id__in=[template.id for template in templates],
-        ).select_for_update())
-    return records
+def _badge_credentials(username: str) -> QuerySet:
+    """The learner's badge records (base credential rows) of either provider."""
+    return UserCredential.objects.filter(
+        username=username,
+        credential_content_type_id__in=[kind.template_content_type_id() for kind in issuing.KINDS.values()],
+    )
+
+
+def _badge_records(username: str, template_ids: Iterable[int]) -> dict[int, tuple[int, str]]:
+    """The learner's badge records (id, status) for the templates, by template id: one query."""
+    rows = _badge_credentials(username).filter(credential_id__in=list(template_ids))
+    return {template_id: (badge_id, status) for badge_id, template_id, status in
+            rows.values_list("id", "credential_id", "status")}
 
 
 def _after_commit(awarded: list[BadgeChange], revoked: list[BadgeChange]) -> None:

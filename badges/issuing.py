@@ -44,7 +44,6 @@ logger = logging.getLogger(__name__)
 
 AnyBadge = CredlyBadge | AccredibleBadge
 REVOKE_REASON = "A penalty rule took back a requirement of this badge."
-FIRST_RETRY_DELAY = 60
 MAX_RETRY_DELAY = 3600
 
 
@@ -88,7 +87,8 @@ def retry_horizon() -> datetime.timedelta:
 
 def retry_delay(attempts: int, retry_after: float | None = None) -> float:
     """Seconds before the next provider attempt: doubling from a minute up to an hour (or Retry-After)."""
-    delay = min(FIRST_RETRY_DELAY * 2 ** max(attempts - 1, 0), MAX_RETRY_DELAY)
+    first = getattr(settings, "BADGES_ISSUE_RETRY_FIRST_DELAY_SECONDS", 60)
+    delay = min(first * 2 ** max(attempts - 1, 0), MAX_RETRY_DELAY)
     return max(delay, retry_after or 0)
 
 

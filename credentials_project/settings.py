@@ -132,6 +132,7 @@ CELERY_BEAT_SCHEDULE["badges-requeue-credly-webhook-events"] = {
 BADGES_EVENT_DEDUP_DAYS = int(os.environ.get("BADGES_EVENT_DEDUP_DAYS", "30"))
 # Transient provider failures are retried (backoff 1 min doubling to 1 h) for this many hours.
 BADGES_ISSUE_RETRY_HOURS = int(os.environ.get("BADGES_ISSUE_RETRY_HOURS", "72"))
+BADGES_ISSUE_RETRY_FIRST_DELAY_SECONDS = float(os.environ.get("BADGES_ISSUE_RETRY_FIRST_DELAY_SECONDS", "60"))
 # The sweep leaves work this recent alone: its own task may still be running.
 BADGES_SWEEP_GRACE_SECONDS = int(os.environ.get("BADGES_SWEEP_GRACE_SECONDS", "300"))
 CELERY_BEAT_SCHEDULE["badges-sweep"] = {

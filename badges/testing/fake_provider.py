@@ -27,7 +27,9 @@ Provider endpoints (paths below the API bases):
   ``PUT organizations/{org}/badges/{id}/revoke`` (``reason`` required); ``GET organizations/{org}/events/{id}``.
 - Accredible (``Authorization: Token token=<key>``): ``GET issuer/details``;
   ``GET issuer/all_groups?page=N&page_size=M`` (``groups`` + ``meta``); ``GET designs/{id}``;
-  ``POST credentials`` (422 ``Invalid Group`` for a group of another account);
+  ``POST credentials`` (422 ``Invalid Group`` for a group of another account; no duplicate refusal,
+  like the real API); ``GET all_credentials?group_id=G&email=E&page=N&page_size=M`` (the account's
+  credentials, filtered by group and recipient email, ``credentials`` + ``meta``);
   ``PUT credentials/{id}`` (e.g. ``expired_on``).
 
 Control API, JSON over HTTP below ``/_fake/`` (what other processes use; :class:`FakeProviderControl`
@@ -41,8 +43,9 @@ wraps it): ``POST reset``; ``PUT settings`` ``{"per_page": N}`` (page size of bo
 ``{"api_key", "name", "course_description", "image_url", "id"?}``; ``DELETE accredible/groups/{id}``;
 ``GET accredible/credentials``; ``POST failures`` ``{"count", "status"?, "retry_after"?, "delay"?,
 "path"?, "method"?}`` (the next ``count`` provider calls whose path contains ``path`` fail with
-``status``, or first sleep ``delay`` seconds and then answer normally, like a timeout whose work
-still happened); ``DELETE failures``; ``GET calls`` / ``DELETE calls`` (the call log: method, path,
+``status`` (after sleeping ``delay`` seconds, if given), or, with only ``delay``, are carried out at
+once and answered ``delay`` seconds later, like a timeout whose work still happened);
+``DELETE failures``; ``GET calls`` / ``DELETE calls`` (the call log: method, path,
 query, status; never credentials).
 
 In Python: ``with FakeProvider() as fake:`` runs it in a thread on a free port;
@@ -187,9 +190,8 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
             rule = next((r for r in self.state.failures if r.matches(method, path)), None)
             if rule:
                 rule.count -= 1
-        if rule and rule.delay:
-            time.sleep(rule.delay)
         if rule and rule.status:
+            time.sleep(rule.delay)
             headers = {"Retry-After": str(int(rule.retry_after))} if rule.retry_after is not None else {}
             record["status"] = rule.status
             self._reply(rule.status, {"errors": f"injected failure {rule.status}"}, headers)
@@ -199,27 +201,34 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
         elif path.startswith("/accredible/v1/"):
             routes, rest = self._accredible_routes(), path[len("/accredible/v1/"):]
         else:
-            record["status"] = 404
-            self._reply(404, {"errors": "Not found"})
-            return
-        record["status"] = self._dispatch(method, rest, query, body, routes)
+            routes, rest = [], path
+        status, payload = self._route(method, rest, query, body, routes)
+        record["status"] = status
+        if rule:
+            # The work is done; only the answer is late, so a client that times out missed a success.
+            time.sleep(rule.delay)
+        self._reply(status, payload)
 
     def _dispatch(self, method: str, path: str, query: dict[str, str], body: dict[str, Any],
                   routes: list[tuple[str, str, Any]]) -> int:
+        status, payload = self._route(method, path, query, body, routes)
+        self._reply(status, payload)
+        return status
+
+    def _route(self, method: str, path: str, query: dict[str, str], body: dict[str, Any],
+               routes: list[tuple[str, str, Any]]) -> tuple[int, Any]:
+        """Run the matching handler under the state lock; its (status, payload), or 404."""
         for route_method, pattern, handler in routes:
             match = re.fullmatch(pattern, path.rstrip("/"))
             if match and route_method == method:
                 try:
                     with self.state.lock:
-                        status, payload = handler(query, body, **match.groupdict())
+                        return handler(query, body, **match.groupdict())
                 except HttpError as error:
-                    status, payload = error.status, error.body
+                    return error.status, error.body
                 except (ValueError, KeyError, TypeError) as error:
-                    status, payload = 400, {"errors": f"bad request: {error}"}
-                self._reply(status, payload)
-                return status
-        self._reply(404, {"errors": "Not found"})
-        return 404
+                    return 400, {"errors": f"bad request: {error}"}
+        return 404, {"errors": "Not found"}
 
     def _reply(self, status: int, payload: Any, headers: dict[str, str] | None = None) -> None:
         data = payload.encode() if isinstance(payload, str) else json.dumps(payload).encode()
@@ -371,6 +380,7 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
             ("GET", "issuer/all_groups", self.accredible_groups),
             ("GET", r"designs/(?P<design_id>\d+)", self.accredible_design),
             ("POST", "credentials", self.accredible_issue),
+            ("GET", "all_credentials", self.accredible_list_credentials),
             ("PUT", r"credentials/(?P<credential_id>\d+)", self.accredible_update),
         ]
 
@@ -386,21 +396,36 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
         account = self._accredible_account()
         return 200, {"issuer": {"id": account["id"], "name": account["name"]}}
 
-    def accredible_groups(self, query: dict, body: dict) -> tuple[int, Any]:
-        account = self._accredible_account()
+    def _accredible_page(self, key: str, items: list[dict[str, Any]], query: dict[str, str]) -> dict[str, Any]:
         page = max(1, int(query.get("page") or 1))
         per = min(int(query.get("page_size") or 20), self.state.per_page)
-        groups = [g for g in self.state.accredible_groups.values() if g["api_key"] == account["api_key"]]
-        public = [{k: v for k, v in g.items() if k != "api_key"} for g in groups]
-        chunk, total_pages = _paginate(public, page, per)
+        chunk, total_pages = _paginate(items, page, per)
         meta = {
             "current_page": page,
             "next_page": page + 1 if page < total_pages else None,
             "prev_page": page - 1 if page > 1 else None,
             "total_pages": total_pages,
-            "total_count": len(public),
+            "total_count": len(items),
         }
-        return 200, {"groups": chunk, "meta": meta}
+        return {key: chunk, "meta": meta}
+
+    def accredible_groups(self, query: dict, body: dict) -> tuple[int, Any]:
+        account = self._accredible_account()
+        groups = [g for g in self.state.accredible_groups.values() if g["api_key"] == account["api_key"]]
+        public = [{k: v for k, v in g.items() if k != "api_key"} for g in groups]
+        return 200, self._accredible_page("groups", public, query)
+
+    def accredible_list_credentials(self, query: dict, body: dict) -> tuple[int, Any]:
+        """The account's credentials, oldest first, narrowed by ``group_id`` and ``email`` when given."""
+        account = self._accredible_account()
+        items = [c for c in self.state.accredible_credentials.values() if c["api_key_owner"] == account["id"]]
+        if query.get("group_id"):
+            items = [c for c in items if c["group_id"] == int(query["group_id"])]
+        if query.get("email"):
+            email = query["email"].lower()
+            items = [c for c in items if str(c["recipient"].get("email") or "").lower() == email]
+        public = [{k: v for k, v in c.items() if k != "api_key_owner"} for c in items]
+        return 200, self._accredible_page("credentials", public, query)
 
     def accredible_design(self, query: dict, body: dict, design_id: str) -> tuple[int, Any]:
         account = self._accredible_account()

@@ -36,7 +36,6 @@ logger = logging.getLogger(__name__)
 #: Credly's notice is four short fields (about 200 bytes); anything much larger is not from Credly.
 MAX_BODY_BYTES = 4096
 REQUIRED_FIELDS = ("id", "organization_id", "event_type", "occurred_at")
-TOKEN_PARAMETER = "token"
 
 Reason = CredlyWebhookRejection.Reason
 
@@ -113,7 +112,7 @@ def secret_refusal(request: HttpRequest) -> JsonResponse | None:
     secret = getattr(settings, "BADGES_CREDLY_WEBHOOK_SECRET", "")
     if not secret:
         return None
-    token = request.GET.get(TOKEN_PARAMETER, "")
+    token = request.GET.get("token", "")
     if not token:
         return reject(request, 401, Reason.UNAUTHORIZED, "this endpoint needs its token")
     if not hmac.compare_digest(token.encode(), secret.encode()):

@@ -5,6 +5,7 @@ ports, the fake provider as a process, a SQLite file shared by the processes.
 """
 from __future__ import annotations
 
+import datetime
 import json
 from pathlib import Path
 
@@ -17,9 +18,12 @@ from tests.e2e.bus_support import (
     base_env,
     check_award_through_bus,
     check_restart_mid_stream,
+    issue_calls,
     kafka_awarded_events,
+    local_badges,
     manage,
     start_consumer,
+    wait_until,
 )
 
 pytestmark = pytest.mark.e2e
@@ -60,3 +64,32 @@ def test_course_passing_over_kafka_issues_badge_and_publishes_awarded(bus: dict)
 
 def test_kafka_consumer_restart_mid_stream_loses_and_duplicates_nothing(bus: dict) -> None:
     check_restart_mid_stream(bus["env"], bus["fake"], bus["start"], bus["read_awarded"], keyed=True)
+
+
+def test_kafka_replay_of_a_time_range_changes_nothing(bus: dict, tmp_path: Path) -> None:
+    """``consume_events --extra '{"offset_time": ...}'`` rewinds the group; re-reading is harmless."""
+    env, fake = bus["env"], bus["fake"]
+    before = datetime.datetime.now(datetime.UTC) - datetime.timedelta(seconds=1)
+    check_award_through_bus(env, fake, bus["start"], bus["read_awarded"], keyed=True)
+
+    reset_log = tmp_path / "reset.log"
+    reset = start_consumer(env, GROUP, reset_log, extra={"offset_time": before.isoformat()})
+    try:
+        wait_until(lambda: "Found offsets for timestamp" in reset_log.read_text(), 60,
+                   lambda: f"the offset reset:\n{reset_log.read_text()}")
+    finally:
+        reset.stop()
+
+    replay_log = tmp_path / "replay.log"
+    replay = start_consumer(env, GROUP, replay_log)
+    try:
+        # Both course-passing events and the BADGE_AWARDED message are read again.
+        wait_until(lambda: replay_log.read_text().count("Message from Kafka processed successfully") >= 3, 60,
+                   lambda: f"the replay:\n{replay_log.read_text()}")
+    finally:
+        replay.stop()
+
+    [badge] = local_badges(env)
+    assert badge["username"] == "alice"
+    assert len(issue_calls(fake)) == 1
+    assert [b.uuid for _, b in bus["read_awarded"]()] == [badge["uuid"]]

@@ -18,7 +18,6 @@ from badges.providers.base import (
     DuplicateBadgeError,
     Recipient,
     RemoteBadge,
-    RemoteTemplate,
 )
 
 COURSE_A = "course-v1:EdX+A+2025"

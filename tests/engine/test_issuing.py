@@ -105,7 +105,7 @@ def test_sweep_requeues_badges_whose_task_was_lost(two_group_template, provider,
 
 def test_revocation_before_issuing_makes_no_provider_call(two_group_template, add_penalty, provider, monkeypatch,
                                                          settings):
-    template, first, second = two_group_template
+    template, first, _second = two_group_template
     add_penalty(template, [first], rules=[("is_passing", "eq", "false"), ("course.course_key", "eq", COURSE_A)])
     monkeypatch.setattr("badges.engine.enqueue_sync", lambda origin, badge_uuid: False)
     badge = award()
@@ -148,7 +148,7 @@ def test_admin_retry_action_issues_after_the_key_is_fixed(two_group_template, pr
 
 def test_admin_reaward_action_reissues_a_revoked_badge(two_group_template, add_penalty, provider, staff_client,
                                                        public_events):
-    template, first, second = two_group_template
+    template, first, _second = two_group_template
     add_penalty(template, [first], rules=[("is_passing", "eq", "false"), ("course.course_key", "eq", COURSE_A)])
     badge = award()
     first_issue = badge.external_uuid

@@ -30,7 +30,7 @@ def fulfilled(username: str = "learner1") -> set[int]:
 
 
 def test_two_groups_award_only_after_both_then_exactly_once(two_group_template, provider, public_events):
-    template, first, second = two_group_template
+    template, first, _second = two_group_template
     send_grade(COURSE_A)
     assert fulfilled() == {first.id}
     assert not CredlyBadge.objects.exists() and not User.objects.filter(username="learner1").exists()

@@ -297,3 +297,77 @@ def test_refused_connection_is_transient_and_retried(accredible):
         accredible.issue_badge(template_external_id="12", recipient=RECIPIENT, issued_at=AWARDED_AT)
     assert not isinstance(caught.value, OutcomeUnknownError)
     assert len(sleeps) == 2
+
+
+def accredible_credential(credential_id: int, *, group_id: int = 12, email: str = "ada@example.com",
+                          issued_on: str = "2026-04-01", expired_on: str | None = None,
+                          recipient_id: int | None = 42) -> dict:
+    return {"id": credential_id, "group_id": group_id, "issued_on": issued_on, "expired_on": expired_on,
+            "recipient": {"id": recipient_id, "name": "Someone", "email": email}}
+
+
+def credentials_page(items: list[dict], page: int, total_pages: int) -> dict:
+    return {"credentials": items, "meta": {"current_page": page, "next_page": page + 1 if page < total_pages else None,
+                                           "prev_page": None, "total_pages": total_pages, "total_count": 0}}
+
+
+def mock_credential_pages(mocked, pages: list[list[dict]], group_id: int = 12) -> None:
+    for number, items in enumerate(pages, start=1):
+        mocked.get(f"{ACCREDIBLE_API}all_credentials", json=credentials_page(items, number, len(pages)),
+                   match=[matchers.query_param_matcher({"group_id": str(group_id), "email": "ada@example.com",
+                                                        "page": str(number), "page_size": "50"})])
+
+
+def test_accredible_find_badge_finds_the_learners_credential_on_a_later_page(accredible, mocked):
+    mock_credential_pages(mocked, [
+        [accredible_credential(501, email="bob@example.com", recipient_id=7),
+         accredible_credential(502, group_id=99)],
+        [accredible_credential(503, email="ADA@example.com")],
+    ])
+    found = accredible.find_badge(template_external_id="12", recipient=RECIPIENT)
+    assert (found.external_id, found.state) == ("503", "accepted")
+    assert len(mocked.calls) == 2
+    assert mocked.calls[0].request.headers["Authorization"] == f"Token token={ACC_KEY}"
+
+
+def test_accredible_find_badge_returns_none_without_credentials(accredible, mocked):
+    mock_credential_pages(mocked, [[]])
+    assert accredible.find_badge(template_external_id="12", recipient=RECIPIENT) is None
+    assert len(mocked.calls) == 1
+
+
+def test_accredible_find_badge_checks_group_and_learner_itself(accredible, mocked):
+    """A server that ignored the filters must not make us adopt another group's or learner's credential."""
+    mock_credential_pages(mocked, [[
+        accredible_credential(601, group_id=13),
+        accredible_credential(602, email="bob@example.com"),  # another email, even with our learner id
+        {"id": 603, "group": {"id": 99}, "recipient": {"email": "ada@example.com"}},
+        {"id": 604, "recipient": {"email": "ada@example.com"}},  # no group at all
+    ]])
+    assert accredible.find_badge(template_external_id="12", recipient=RECIPIENT) is None
+
+
+def test_accredible_find_badge_accepts_our_learner_id_when_the_item_shows_no_email(accredible, mocked):
+    mock_credential_pages(mocked, [[
+        {"id": 701, "group": {"id": 12}, "issued_on": "2026-04-01", "recipient": {"id": 43}},
+        {"id": 702, "group": {"id": 12}, "issued_on": "2026-04-01", "recipient": {"id": 42}},
+    ]])
+    assert accredible.find_badge(template_external_id="12", recipient=RECIPIENT).external_id == "702"
+
+
+def test_accredible_find_badge_ignores_expired_and_prefers_the_most_recent(accredible, mocked):
+    today = datetime.datetime.now(datetime.UTC).date()
+    mock_credential_pages(mocked, [
+        [accredible_credential(801, issued_on="2026-03-01"),
+         accredible_credential(802, issued_on="2026-05-01", expired_on=today.isoformat()),
+         accredible_credential(803, issued_on="2026-05-02", expired_on="not a date")],
+        [accredible_credential(804, issued_on="2026-04-01",
+                               expired_on=(today + datetime.timedelta(days=30)).isoformat()),
+         {**accredible_credential(805, issued_on="2026-06-01"), "expired": True}],
+    ])
+    assert accredible.find_badge(template_external_id="12", recipient=RECIPIENT).external_id == "804"
+
+
+def test_accredible_find_badge_returns_none_when_every_match_expired(accredible, mocked):
+    mock_credential_pages(mocked, [[accredible_credential(901, expired_on="2020-01-01T00:00:00Z")]])
+    assert accredible.find_badge(template_external_id="12", recipient=RECIPIENT) is None

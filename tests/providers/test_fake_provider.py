@@ -150,3 +150,50 @@ def test_in_process_server_starts_and_stops():
         assert requests.get(f"{fake.urls['credly_api']}organizations/{org_id}", auth=("k", ""), timeout=5).ok
     with pytest.raises(requests.ConnectionError):
         requests.get(fake.url, timeout=2)
+
+
+def test_accredible_issue_that_timed_out_is_found_instead_of_issued_twice():
+    """POST stalls past the read timeout, but the fake did create it: find_badge must return that one."""
+    bob = Recipient(username="bob", email="bob@example.com", first_name="Bob", last_name="B", full_name="Bob B",
+                    lms_user_id=7)
+    with FakeProvider() as fake:
+        control = fake.control
+        control.add_accredible_account(api_key="acc-key")
+        control.add_accredible_account(api_key="other-key")
+        group = str(control.add_accredible_group(api_key="acc-key", name="Group")["id"])
+        other_group = str(control.add_accredible_group(api_key="acc-key", name="Other")["id"])
+        control.set_page_size(1)
+        accredible = AccredibleProvider(api_key="acc-key", base_url=fake.urls["accredible_api"], policy=POLICY)
+        accredible.issue_badge(template_external_id=group, recipient=bob, issued_at=NOW)
+        accredible.issue_badge(template_external_id=other_group, recipient=ADA, issued_at=NOW)
+        taken_back = accredible.issue_badge(template_external_id=group, recipient=ADA, issued_at=NOW)
+        accredible.revoke_badge(badge_external_id=taken_back.external_id, reason="penalty")
+        assert accredible.find_badge(template_external_id=group, recipient=ADA) is None
+
+        control.fail_next(1, delay=2.0, path="/credentials", method="POST")
+        with pytest.raises(OutcomeUnknownError):
+            accredible.issue_badge(template_external_id=group, recipient=ADA, issued_at=NOW)
+        control.clear_calls()
+        found = accredible.find_badge(template_external_id=group, recipient=ADA)
+
+        adas_in_group = [c for c in control.accredible_credentials()
+                         if str(c["group_id"]) == group and c["recipient"]["email"] == ADA.email]
+        unexpired = [c for c in adas_in_group if c["id"] != int(taken_back.external_id)]
+        assert len(adas_in_group) == 2
+        assert len(unexpired) == 1
+        assert found is not None
+        assert found.external_id == str(unexpired[0]["id"])
+        assert unexpired[0]["recipient"]["id"] == ADA.lms_user_id
+        assert len(control.accredible_credentials()) == 4
+        lists = [call for call in control.calls() if call["path"].endswith("/all_credentials")]
+        assert [(call["query"]["group_id"], call["query"]["email"], call["query"]["page"]) for call in lists] == [
+            (group, ADA.email, "1"), (group, ADA.email, "2")]
+
+        accredible.revoke_badge(badge_external_id=found.external_id, reason="penalty")
+        assert accredible.find_badge(template_external_id=group, recipient=ADA) is None
+        stranger = AccredibleProvider(api_key="other-key", base_url=fake.urls["accredible_api"], policy=POLICY)
+        assert stranger.find_badge(template_external_id=group, recipient=ADA) is None
+        with pytest.raises(PermanentProviderError) as denied:
+            AccredibleProvider(api_key="nope", base_url=fake.urls["accredible_api"],
+                               policy=POLICY).find_badge(template_external_id=group, recipient=ADA)
+        assert denied.value.status == 401
