@@ -173,6 +173,8 @@ EVENT_BUS_CONSUMER = os.environ.get("EVENT_BUS_CONSUMER", _default_consumer) or 
 EVENT_BUS_TOPIC_PREFIX = os.environ.get("EVENT_BUS_TOPIC_PREFIX", "")
 EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS = os.environ.get("EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS", "127.0.0.1:9092")
 EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL = os.environ.get("EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL", "http://127.0.0.1:8081")
+# Seconds one poll waits for the broker; the offset-reset run (--extra offset_time) polls once, then sleeps 30 s.
+EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT = float(os.environ.get("EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT", "1.0"))
 EVENT_BUS_REDIS_CONNECTION_URL = os.environ.get("EVENT_BUS_REDIS_CONNECTION_URL", "redis://127.0.0.1:6379/0")
 # Badge lifecycle events go out on the topic the consumer reads, keyed by the badge's UUID, only
 # while badges are enabled and a producer is configured.

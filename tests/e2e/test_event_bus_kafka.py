@@ -73,7 +73,9 @@ def test_kafka_replay_of_a_time_range_changes_nothing(bus: dict, tmp_path: Path)
     check_award_through_bus(env, fake, bus["start"], bus["read_awarded"], keyed=True)
 
     reset_log = tmp_path / "reset.log"
-    reset = start_consumer(env, GROUP, reset_log, extra={"offset_time": before.isoformat()})
+    # The reset run polls once and then sleeps 30 s: a long first poll lets the group join finish in it.
+    reset_env = dict(env, EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT="8")
+    reset = start_consumer(reset_env, GROUP, reset_log, extra={"offset_time": before.isoformat()})
     try:
         wait_until(lambda: "Found offsets for timestamp" in reset_log.read_text(), 60,
                    lambda: f"the offset reset:\n{reset_log.read_text()}")
