@@ -223,7 +223,10 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
             if match and route_method == method:
                 try:
                     with self.state.lock:
-                        return handler(query, body, **match.groupdict())
+                        status, payload, *after = handler(query, body, **match.groupdict())
+                    for follow_up in after:  # work that calls out (webhook delivery) runs unlocked
+                        payload.update(follow_up())
+                    return status, payload
                 except HttpError as error:
                     return error.status, error.body
                 except (ValueError, KeyError, TypeError) as error:
@@ -560,15 +563,18 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
             badge = next((b for b in self.state.credly_badges.get(org_id, []) if b["id"] == body["badge_id"]), None)
             event["badge"] = badge or {"id": body["badge_id"]}
         self.state.credly_events.setdefault(org_id, {})[event["id"]] = event
-        result: dict[str, Any] = {"event": event}
-        if body.get("deliver_to"):
-            notification = {k: event[k] for k in ("id", "organization_id", "event_type", "occurred_at")}
+        if not body.get("deliver_to"):
+            return 201, {"event": event}
+        notification = {k: event[k] for k in ("id", "organization_id", "event_type", "occurred_at")}
+
+        def deliver() -> dict[str, Any]:
             try:
                 response = requests.post(body["deliver_to"], json=notification, timeout=10)
-                result["delivery_status"] = response.status_code
             except requests.RequestException as error:
-                result["delivery_error"] = type(error).__name__
-        return 201, result
+                return {"delivery_error": type(error).__name__}
+            return {"delivery_status": response.status_code}
+
+        return 201, {"event": event}, deliver
 
     def control_credly_badges(self, query: dict, body: dict) -> tuple[int, Any]:
         org = query.get("organization_id")

@@ -58,12 +58,11 @@ def test_template_changed_webhook_creates_the_template_inactive_after_the_task(s
     org_id = control.add_credly_organization(api_key=CREDLY_KEY, name="Webhook Academy")
     remote = control.add_credly_template(org_id, name="Arrived by webhook", description="Made at Credly")
     org = CredlyOrganization.objects.create(uuid=org_id, api_key=CREDLY_KEY, name="Webhook Academy")
-    event = control.add_credly_event(org_id, event_type="badge_template.changed",
-                                     badge_template_id=remote["id"])["event"]
-
-    response = deliver(service, event)
-    assert response.status_code == 200
-    assert response.json() == {"event": event["id"], "recorded": True}
+    delivered = control.add_credly_event(org_id, event_type="badge_template.changed",
+                                         badge_template_id=remote["id"],
+                                         deliver_to=f"{service.url}/badges/credly/webhook/?token={SECRET}")
+    event = delivered["event"]
+    assert delivered["delivery_status"] == 200, "the fake provider POSTed the notice to the running service"
 
     template = wait_for(lambda: CredlyBadgeTemplate.objects.filter(uuid=remote["id"]).first())
     assert (template.name, template.description, template.state, template.is_active, template.organization) == (
