@@ -48,7 +48,7 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
 
 @pytest.fixture
 def served(demo_env: dict[str, str]):
-    """``dev.py serve`` running; yields (admin URL, username, password, its output so far)."""
+    """``dev.py serve`` running; yields (base URL, admin username, admin password) as it printed them."""
     port = free_port()
     process = subprocess.Popen(
         [sys.executable, str(DEV), "serve", "--port", str(port)], cwd=ROOT, env=demo_env,
@@ -64,7 +64,7 @@ def served(demo_env: dict[str, str]):
         text = "".join(output)
         username = re.search(r"username: (\S+)", text).group(1)
         password = re.search(r"password: (\S+)", text).group(1)
-        yield f"http://127.0.0.1:{port}", username, password, output
+        yield f"http://127.0.0.1:{port}", username, password
     finally:
         process.send_signal(signal.SIGINT)
         process.wait(30)
@@ -88,7 +88,7 @@ def admin_session(base: str, username: str, password: str) -> requests.Session:
 
 
 def test_serve_then_demo_events_shows_the_issued_badge_in_the_admin(served, demo_env: dict[str, str]) -> None:
-    base, username, password, output = served
+    base, username, password = served
     state = json.loads((Path(demo_env["DEV_VAR_DIR"]) / "demo.json").read_text())
     fake_badges_url = f"{state['fake_provider']}_fake/credly/badges"
     session = admin_session(base, username, password)
