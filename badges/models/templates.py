@@ -6,7 +6,7 @@ import uuid
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import models
+from django.db import connections, models, router
 from django.db.models import F
 
 from badges.models.accounts import AccredibleAPIConfig, CredlyOrganization
@@ -37,8 +37,14 @@ class RulebookVersion(models.Model):
 
     @classmethod
     def current(cls) -> int:
-        row = cls.objects.filter(pk=cls.SINGLETON_ID).values_list("version", flat=True).first()
-        return row if row is not None else 0
+        """The counter, read with one plain query: it runs for every event, and building the
+        equivalent ORM query cost several times more than executing it."""
+        connection = connections[router.db_for_read(cls)]
+        table = connection.ops.quote_name(cls._meta.db_table)
+        with connection.cursor() as cursor:
+            cursor.execute(f"SELECT version FROM {table} WHERE id = %s", [cls.SINGLETON_ID])  # noqa: S608
+            row = cursor.fetchone()
+        return row[0] if row is not None else 0
 
     @classmethod
     def bump(cls) -> None:
