@@ -180,6 +180,9 @@ EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL = os.environ.get("EVENT_BUS_KAFKA_SCHEMA_REG
 # Seconds one poll waits for the broker; the offset-reset run (--extra offset_time) polls once, then sleeps 30 s.
 EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT = float(os.environ.get("EVENT_BUS_KAFKA_CONSUMER_POLL_TIMEOUT", "1.0"))
 EVENT_BUS_REDIS_CONNECTION_URL = os.environ.get("EVENT_BUS_REDIS_CONNECTION_URL", "redis://127.0.0.1:6379/0")
+# Seconds an idle Redis consumer blocks per read. The library's 60 s default outlasts redis-py's 5 s
+# socket timeout, so an idle consumer would log a TimeoutError every few seconds; stay below it.
+EVENT_BUS_REDIS_CONSUMER_POLL_TIMEOUT = int(os.environ.get("EVENT_BUS_REDIS_CONSUMER_POLL_TIMEOUT", "2"))
 # Badge lifecycle events go out on the topic the consumer reads, keyed by the badge's UUID, only
 # while badges are enabled and a producer is configured.
 EVENT_BUS_BADGES_TOPIC = "learning-badges-lifecycle"

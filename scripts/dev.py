@@ -135,7 +135,10 @@ def start_pipeline_processes(env: dict[str, str]) -> list[subprocess.Popen]:
 
 def serve(options: argparse.Namespace) -> int:
     """Set up, start the fake provider, seed the demo and run the service until Ctrl-C (or SIGTERM)."""
-    signal.signal(signal.SIGTERM, signal.default_int_handler)  # SIGTERM also stops the children below
+    # Ctrl-C and SIGTERM both end the run and stop the children below. Handling SIGINT explicitly
+    # also gives the children a working Ctrl-C when this script was started with SIGINT ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     ensure_venv()
     env = dict(os.environ)
     manage("migrate", "--no-input", env=env)

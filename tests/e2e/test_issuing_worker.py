@@ -19,6 +19,7 @@ import pytest
 import redis
 from django.db import connection
 
+from badges import rulebook
 from badges.models import CredlyBadge, CredlyBadgeTemplate, CredlyOrganization
 from badges.testing.fake_provider import FakeProviderProcess
 from credentials_project.celery import app as celery_app
@@ -29,6 +30,14 @@ pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 ROOT = Path(__file__).resolve().parents[2]
 BROKER_URL = "redis://127.0.0.1:6379/13"  # a database no other test uses
 FAILURES = 4
+
+
+@pytest.fixture(autouse=True)
+def fresh_rulebook_cache():
+    """Each test database restarts the configuration counter; production counters only grow."""
+    rulebook.clear_cache()
+    yield
+    rulebook.clear_cache()
 
 
 def wait_for(condition, timeout: float, what: str):
@@ -67,11 +76,18 @@ def broker():
     client.flushdb()
     saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
     celery_app.conf.update(broker_url=BROKER_URL, task_always_eager=False)
-    celery_app.pool.force_close_all()
+    reset_producer_pool()
     yield BROKER_URL
     celery_app.conf.update(**saved)
-    celery_app.pool.force_close_all()
+    reset_producer_pool()
     client.flushdb()
+
+
+def reset_producer_pool() -> None:
+    """Drop Celery's pooled broker connections so the next task uses the current broker_url."""
+    if celery_app._pool is not None:
+        celery_app._pool.force_close_all()
+        celery_app._pool = None
 
 
 @pytest.fixture
