@@ -220,6 +220,13 @@ def _call_provider(action: Action, badge: AnyBadge, template: BadgeTemplate) -> 
         return provider.revoke_badge(badge_external_id=kind_of(badge).external_id(badge), reason=REVOKE_REASON)
     recipient = recipient_of(badge)
     external_template = template_external_id(template)
+    if badge.issue_attempts:
+        # An earlier attempt may have been carried out although its answer was lost (a timeout on
+        # the POST, OutcomeUnknownError): look for the badge before issuing again.
+        existing = provider.find_badge(template_external_id=external_template, recipient=recipient)
+        if existing is not None:
+            logger.info("Badge %s already exists at the provider after an earlier attempt; adopting it.", badge.uuid)
+            return existing
     try:
         return provider.issue_badge(template_external_id=external_template, recipient=recipient,
                                     issued_at=badge.created)

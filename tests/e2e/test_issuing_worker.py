@@ -65,7 +65,8 @@ def fake_provider():
 
 @pytest.fixture
 def broker():
-    """Point this process's Celery at Redis (no eager tasks) for the test, and empty the queue database."""
+    """Point this process's Celery at Redis (no eager tasks) for the test, and empty the queue database.
+    """
     if connection.vendor == "sqlite":
         pytest.skip("the worker process needs a database it can open too (PostgreSQL or MariaDB)")
     client = redis.Redis.from_url(BROKER_URL)
@@ -76,18 +77,11 @@ def broker():
     client.flushdb()
     saved = {key: celery_app.conf[key] for key in ("broker_url", "task_always_eager")}
     celery_app.conf.update(broker_url=BROKER_URL, task_always_eager=False)
-    reset_producer_pool()
+    celery_app._after_fork()  # forget producer pools bound to an earlier broker URL (Celery's own reset)
     yield BROKER_URL
     celery_app.conf.update(**saved)
-    reset_producer_pool()
+    celery_app._after_fork()
     client.flushdb()
-
-
-def reset_producer_pool() -> None:
-    """Drop Celery's pooled broker connections so the next task uses the current broker_url."""
-    if celery_app._pool is not None:
-        celery_app._pool.force_close_all()
-        celery_app._pool = None
 
 
 @pytest.fixture
@@ -137,7 +131,7 @@ def issue_calls(fake_provider) -> list[dict]:
 
 
 def test_provider_down_for_the_first_calls_ends_issued_once(fake_provider, credly_setup, worker):
-    fake_provider.control.fail_next(FAILURES, status=503, path="/badges")
+    fake_provider.control.fail_next(FAILURES, status=503, path="/badges", method="POST")
     send_grade(COURSE_A)
     badge = CredlyBadge.objects.get()
 

@@ -16,6 +16,7 @@ from badges.models import BadgePenalty, PenaltyDataRule
 from badges.providers.base import (
     BadgeProvider,
     DuplicateBadgeError,
+    OutcomeUnknownError,
     Recipient,
     RemoteBadge,
 )
@@ -87,6 +88,7 @@ class RecordingProvider(BadgeProvider):
     issued: list[tuple[str, str]] = field(default_factory=list)
     revoked: list[str] = field(default_factory=list)
     attempts: int = 0
+    lost_answers: int = 0  # the next issues are carried out, but their answer is lost
     held: dict[tuple[str, str], str] = field(default_factory=dict)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -109,6 +111,9 @@ class RecordingProvider(BadgeProvider):
             external_id = str(uuid.uuid4().int % 10**9) if template_external_id.isdigit() else str(uuid.uuid4())
             self.held[key] = external_id
             self.issued.append((template_external_id, recipient.username))
+            if self.lost_answers:
+                self.lost_answers -= 1
+                raise OutcomeUnknownError("Read timed out")
             return RemoteBadge(external_id=external_id, state="pending")
 
     def revoke_badge(self, *, badge_external_id: str, reason: str) -> RemoteBadge:

@@ -83,6 +83,17 @@ def test_duplicate_refusal_is_reconciled_by_adopting_the_existing_badge(two_grou
     assert provider.issued == []
 
 
+def test_an_issue_whose_answer_was_lost_is_found_not_issued_again(two_group_template, provider):
+    provider.lost_answers = 1
+    badge = award()
+    assert badge.state == "no_response" and badge.external_uuid is None
+    make_due(badge)
+    run_sweep()
+    badge.refresh_from_db()
+    assert badge.external_uuid is not None and badge.state == "accepted"
+    assert len(provider.issued) == 1 and provider.attempts == 1
+
+
 def test_a_record_with_an_external_id_is_never_issued_again(two_group_template, provider):
     badge = award()
     for _ in range(3):
