@@ -6,6 +6,7 @@ import uuid
 import pytest
 from django.contrib.sites.models import Site
 
+from badges.conf import COURSE_PASSING_STATUS_UPDATED
 from badges.models import (
     AccredibleAPIConfig,
     AccredibleGroup,
@@ -14,7 +15,6 @@ from badges.models import (
     CredlyOrganization,
     DataRule,
 )
-from badges.conf import COURSE_PASSING_STATUS_UPDATED
 
 
 @pytest.fixture

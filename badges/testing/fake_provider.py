@@ -74,6 +74,8 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
+from badges.testing.processes import stop_process
+
 HOST = "127.0.0.1"
 DEFAULT_PER_PAGE = 50
 
@@ -828,12 +830,7 @@ class FakeProviderProcess:
     def stop(self) -> None:
         if self.process is None or self.process.poll() is not None:
             return
-        os.kill(self.process.pid, signal.SIGTERM)
-        try:
-            self.process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            os.kill(self.process.pid, signal.SIGKILL)
-            self.process.wait(timeout=5)
+        stop_process(self.process)
         if self.process.stdout:
             self.process.stdout.close()
 

@@ -6,7 +6,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,27 +16,12 @@ from openedx_events.learning.signals import BADGE_AWARDED
 
 from badges.management.commands.seed_demo import DEMO_COURSES, DEMO_TEMPLATE_UUID
 from badges.testing.fake_provider import FakeProviderProcess
+from badges.testing.processes import stop_process, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 TOPIC = "learning-badges-lifecycle"
 AWARDED = BADGE_AWARDED.event_type
 PASSING_BOTH_GROUPS = [DEMO_COURSES["A"], DEMO_COURSES["B"]]
-
-
-def wait_until(condition: Callable[[], Any], timeout: float, what: str | Callable[[], str],
-               interval: float = 0.2) -> Any:
-    """Poll ``condition`` until it returns something truthy; fail naming ``what`` after ``timeout``.
-
-    ``what`` may be a callable, evaluated only on failure (e.g. to include a process's log).
-    """
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            raise AssertionError(f"timed out after {timeout}s waiting for {what() if callable(what) else what}")
-        time.sleep(interval)
 
 
 def manage(env: dict[str, str], *args: str, timeout: float = 120) -> str:
@@ -79,14 +63,7 @@ class Consumer:
     log_path: Path
 
     def stop(self, timeout: float = 20.0) -> None:
-        if self.process.poll() is not None:
-            return
-        self.process.send_signal(signal.SIGINT)
-        try:
-            self.process.wait(timeout)
-        except subprocess.TimeoutExpired:
-            self.process.kill()
-            self.process.wait(timeout)
+        stop_process(self.process, signal.SIGINT, timeout)
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")

@@ -2,7 +2,6 @@
 from the fake provider (a separate process on a free port) and applied by the task."""
 from __future__ import annotations
 
-import time
 import uuid
 
 import pytest
@@ -10,6 +9,7 @@ import requests
 
 from badges.models import CredlyBadgeTemplate, CredlyOrganization, CredlyWebhookEvent
 from badges.testing.fake_provider import FakeProviderProcess
+from badges.testing.processes import wait_until
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
@@ -38,14 +38,8 @@ def deliver(service, event: dict, token: str = SECRET) -> requests.Response:
     return requests.post(f"{service.url}/badges/credly/webhook/?token={token}", json=notice, timeout=30)
 
 
-def wait_for(condition, timeout: float = 15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = condition()
-        if value:
-            return value
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")
+def wait_for(condition):
+    return wait_until(condition, 15.0, "the webhook task", interval=0.1)
 
 
 def event_fetches(fake, org_id: str, event_id: str) -> int:

@@ -12,7 +12,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -22,6 +21,7 @@ from django.db import connection
 from badges import rulebook
 from badges.models import CredlyBadge, CredlyBadgeTemplate, CredlyOrganization
 from badges.testing.fake_provider import FakeProviderProcess
+from badges.testing.processes import wait_until
 from credentials_project.celery import app as celery_app
 from tests.engine.conftest import COURSE_A, learner, send_grade
 
@@ -40,14 +40,6 @@ def fresh_rulebook_cache():
     rulebook.clear_cache()
 
 
-def wait_for(condition, timeout: float, what: str):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.2)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def database_url() -> str:
@@ -98,7 +90,7 @@ def worker(broker, fake_provider, tmp_path):
             cwd=ROOT, env=env, stdout=output, stderr=subprocess.STDOUT,
         )
     try:
-        wait_for(lambda: "ready" in log.read_text() or process.poll() is not None, 60, "the worker to start")
+        wait_until(lambda: "ready" in log.read_text() or process.poll() is not None, 60, "the worker to start")
         assert process.poll() is None, log.read_text()
         yield log
     finally:
@@ -139,7 +131,7 @@ def test_provider_down_for_the_first_calls_ends_issued_once(fake_provider, credl
         badge.refresh_from_db()
         return badge.external_uuid is not None
 
-    wait_for(issued, 90, f"the badge to be issued; worker log:\n{worker.read_text()[-3000:]}")
+    wait_until(issued, 90, f"the badge to be issued; worker log:\n{worker.read_text()[-3000:]}")
     calls = issue_calls(fake_provider)
     assert [call["status"] for call in calls].count(201) == 1
     assert [call["status"] for call in calls].count(503) == FAILURES
@@ -159,7 +151,7 @@ def test_unauthorized_is_an_error_with_its_reason_then_retried_from_the_admin(fa
         badge.refresh_from_db()
         return badge.state == "error"
 
-    wait_for(settled, 60, f"the badge to fail; worker log:\n{worker.read_text()[-3000:]}")
+    wait_until(settled, 60, f"the badge to fail; worker log:\n{worker.read_text()[-3000:]}")
     assert "401" in badge.provider_error and "a-wrong-key" not in badge.provider_error
     page = staff_client.get("/admin/badges/credlybadge/").content.decode()
     assert "401" in page and "a-wrong-key" not in page
@@ -172,6 +164,6 @@ def test_unauthorized_is_an_error_with_its_reason_then_retried_from_the_admin(fa
         badge.refresh_from_db()
         return badge.external_uuid is not None
 
-    wait_for(issued, 60, f"the retried badge to be issued; worker log:\n{worker.read_text()[-3000:]}")
+    wait_until(issued, 60, f"the retried badge to be issued; worker log:\n{worker.read_text()[-3000:]}")
     assert badge.state == "pending" and badge.provider_error == ""
     assert [call["status"] for call in issue_calls(fake_provider)] == [401, 201]
