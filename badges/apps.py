@@ -1,3 +1,5 @@
+import atexit
+
 from django.apps import AppConfig
 from django.core import checks
 
@@ -14,5 +16,7 @@ class BadgesConfig(AppConfig):
         checks.register(check_badges_config, checks.Tags.compatibility)
         if badges_enabled():
             from badges.receivers import connect_receivers
+            from badges.signals import flush_event_bus_producer
 
             connect_receivers()
+            atexit.register(flush_event_bus_producer)
