@@ -125,11 +125,6 @@ BADGES_CONFIG = json.loads(os.environ["BADGES_CONFIG"]) if os.environ.get("BADGE
 # Optional second gate on the Credly webhook: when set, Credly must call
 # /badges/credly/webhook/?token=<this value> (see docs/webhooks.rst). Empty: no token required.
 BADGES_CREDLY_WEBHOOK_SECRET = os.environ.get("BADGES_CREDLY_WEBHOOK_SECRET", "")
-# Credly webhook events whose task was lost are queued again by this periodic task.
-CELERY_BEAT_SCHEDULE["badges-requeue-credly-webhook-events"] = {
-    "task": "badges.requeue_stale_credly_webhook_events",
-    "schedule": 600.0,
-}
 
 # --- Badges engine: dedup window, provider retries, sweep (badges/engine.py, badges/issuing.py) ---
 # Event ids are remembered this many days, so a redelivered event changes nothing.

@@ -25,17 +25,20 @@ def sync_badge_with_provider(self, origin: str, badge_uuid: str) -> str:
 
 @shared_task(name="badges.sweep")
 def sweep() -> dict[str, int]:
-    """Finish events left unprocessed, re-enqueue badges whose task was lost, prune old event ids."""
+    """Finish events left unprocessed, re-enqueue badges and webhook events whose task was lost,
+    prune old event ids."""
     return run_sweep()
 
 
 def run_sweep() -> dict[str, int]:
     """The periodic sweep (also ``manage.py sweep_badges``); returns what it did, for logs and tests."""
     from badges import engine  # the engine queues this module's tasks: imported here to avoid a cycle
+    from badges.tasks.webhooks import requeue_stale_webhook_events
 
     done = {
         "events_applied": engine.finish_pending_events(),
         "badges_requeued": requeue_due_badges(),
+        "webhook_events_requeued": requeue_stale_webhook_events(),
         "event_ids_pruned": engine.prune_received_events(),
     }
     logger.info("Badges sweep: %s", done)

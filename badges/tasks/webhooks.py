@@ -38,9 +38,8 @@ def enqueue_credly_webhook_event(event_pk: int) -> bool:
     return True
 
 
-@shared_task(name="badges.requeue_stale_credly_webhook_events")
 def requeue_stale_webhook_events() -> int:
-    """Queue again every event left ``received`` for longer than :data:`STALE_AFTER`; how many were queued."""
+    """Queue again every event left ``received`` for longer than :data:`STALE_AFTER` (part of the sweep)."""
     queued = sum(enqueue_credly_webhook_event(pk) for pk in credly_events.stale_received_events(STALE_AFTER))
     if queued:
         logger.info("Queued %d unfinished Credly webhook event(s) again.", queued)

@@ -8,7 +8,8 @@ import pytest
 from django.utils import timezone
 
 from badges.models import CredlyBadge, CredlyBadgeTemplate, CredlyOrganization, CredlyWebhookEvent
-from badges.tasks.webhooks import apply_credly_webhook_event, requeue_stale_webhook_events
+from badges.tasks.issuing import run_sweep
+from badges.tasks.webhooks import apply_credly_webhook_event
 from badges.webhooks import credly_events
 from tests.webhooks.conftest import event_url, fetched, notice, post_notice
 
@@ -375,7 +376,7 @@ class TestCredlyUnavailable:
         template_id = uuid.uuid4()
         serve_event(credly_org.uuid, stale.event_id, fetched(
             credly_org.uuid, stale.event_id, "badge_template.created", badge_template=remote_template(template_id)))
-        assert requeue_stale_webhook_events() == 1
+        assert run_sweep()["webhook_events_requeued"] == 1
         stale.refresh_from_db()
         fresh.refresh_from_db()
         assert (stale.status, fresh.status) == ("applied", "received")
