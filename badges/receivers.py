@@ -2,8 +2,11 @@
 from __future__ import annotations
 
 import logging
+import time
 from typing import Any
 
+from django.conf import settings
+from django.db import InterfaceError, OperationalError, connections
 from openedx_events.tooling import OpenEdxPublicSignal
 
 from badges import engine
@@ -14,8 +17,34 @@ logger = logging.getLogger(__name__)
 
 
 def receive_event(sender: Any, signal: OpenEdxPublicSignal, **kwargs: Any) -> None:
-    """Called by ``send_event`` in this process and by ``consume_events`` for bus messages alike."""
-    engine.handle_event(signal.event_type, kwargs)
+    """Called by ``send_event`` in this process and by ``consume_events`` for bus messages alike.
+
+    The bus consumer acknowledges a message once this returns, even after an exception, so a
+    database that is unreachable must not turn into a lost event: the receiver waits for it,
+    backing off, for up to ``BADGES_RECEIVER_DB_RETRY_SECONDS``. Consumption pauses meanwhile and
+    the events stay on the bus. Processing is idempotent, so trying again is always safe.
+    """
+    deadline = time.monotonic() + getattr(settings, "BADGES_RECEIVER_DB_RETRY_SECONDS", 240)
+    delay = 0.5
+    while True:
+        try:
+            engine.handle_event(signal.event_type, kwargs)
+            return
+        except (OperationalError, InterfaceError) as exc:
+            if time.monotonic() + delay > deadline:
+                raise
+            logger.warning("Database unavailable while handling %s (%s); trying again in %.1fs.",
+                           signal.event_type, exc, delay)
+            close_old_connections_now()
+            time.sleep(delay)
+            delay = min(delay * 2, 30.0)
+
+
+def close_old_connections_now() -> None:
+    """Drop this thread's broken database connections so the next attempt opens fresh ones."""
+    for connection in connections.all(initialized_only=True):
+        if not connection.in_atomic_block:
+            connection.close_if_unusable_or_obsolete()
 
 
 def dispatch_uid(event_type: str) -> str:

@@ -138,6 +138,9 @@ CELERY_BEAT_SCHEDULE["badges-sweep"] = {
     "task": "badges.sweep",
     "schedule": float(os.environ.get("BADGES_SWEEP_INTERVAL_SECONDS", "600")),
 }
+# While the database is unreachable the receiver waits (backing off) this long before giving up,
+# pausing consumption so the event stays on the bus. Keep it under Kafka's max.poll.interval.ms (300 s).
+BADGES_RECEIVER_DB_RETRY_SECONDS = float(os.environ.get("BADGES_RECEIVER_DB_RETRY_SECONDS", "240"))
 # --- end of badges engine settings ---
 
 # --- Badges: scheduled template/group sync (Celery beat), off by default ----------------------
