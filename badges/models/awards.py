@@ -12,6 +12,12 @@ class ProviderBadge(models.Model):
     provider_error = models.TextField(blank=True, help_text="The provider's reason for the last failure.")
     issue_attempts = models.PositiveIntegerField(default=0)
     last_attempt_at = models.DateTimeField(null=True, blank=True)
+    sync_started_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the current issue/revoke began; the retry horizon counts from here."
+    )
+    next_attempt_at = models.DateTimeField(
+        null=True, blank=True, db_index=True, help_text="When the next provider attempt is due after a failure."
+    )
 
     class Meta:
         abstract = True

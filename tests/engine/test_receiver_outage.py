@@ -9,8 +9,10 @@ from badges import receivers
 
 @pytest.fixture
 def no_sleep(monkeypatch):
+    """Record the back-off delays instead of sleeping, and the connection resets between attempts."""
     slept = []
     monkeypatch.setattr(receivers.time, "sleep", slept.append)
+    monkeypatch.setattr(receivers, "close_old_connections_now", lambda: slept.append("reconnect"))
     return slept
 
 
@@ -25,7 +27,7 @@ def test_event_is_handled_once_the_database_is_back(monkeypatch, no_sleep):
     monkeypatch.setattr(receivers.engine, "handle_event", handle_event)
     receivers.receive_event(None, SimpleNamespace(event_type="some.event.v1"), course_passing_status=object())
     assert calls == ["some.event.v1"] * 3
-    assert no_sleep == [0.5, 1.0]
+    assert no_sleep == ["reconnect", 0.5, "reconnect", 1.0]
 
 
 def test_outage_longer_than_the_window_is_raised_to_the_consumer(monkeypatch, settings, no_sleep):
