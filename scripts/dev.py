@@ -116,15 +116,20 @@ def demo_badges_config(urls: dict[str, str]) -> str:
 def start_pipeline_processes(env: dict[str, str]) -> list[subprocess.Popen]:
     """What runs the pipeline outside the web process, only when the environment asks for it.
 
-    By default nothing: Celery runs tasks in-process and events are sent in-process. With
-    CELERY_BROKER_URL a worker runs the tasks; with EVENT_BUS_BACKEND a consumer reads the bus.
+    By default Celery runs tasks in-process and events are sent in-process, so only the periodic
+    sweep needs a process of its own (it retries what a provider failure left waiting). With
+    CELERY_BROKER_URL a worker runs the tasks and its embedded beat runs the sweep; with
+    EVENT_BUS_BACKEND a consumer reads the bus.
     """
     processes = []
     if env.get("CELERY_BROKER_URL"):
         processes.append(subprocess.Popen(
-            [str(PYTHON), "-m", "celery", "-A", "credentials_project", "worker", "--loglevel", "INFO",
-             "--concurrency", "1"], cwd=ROOT, env=env,
+            [str(PYTHON), "-m", "celery", "-A", "credentials_project", "worker", "--beat", "--loglevel", "INFO",
+             "--concurrency", "1", "--schedule", str(VAR / "celerybeat-schedule")], cwd=ROOT, env=env,
         ))
+    else:
+        processes.append(subprocess.Popen([str(PYTHON), "manage.py", "sweep_badges", "--every", "60"],
+                                          cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
     if env.get("EVENT_BUS_BACKEND"):
         command = [str(PYTHON), "manage.py", "consume_events", "-t", BUS_TOPIC, "-g", "badges-demo"]
         if env["EVENT_BUS_BACKEND"].strip().lower() == "redis":
