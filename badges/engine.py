@@ -11,8 +11,9 @@ The path of an event, as plain calls::
 
 An event that matches nothing costs the version query and writes nothing. A matching event is
 recorded in the same transaction as its effects, so it is either fully applied and remembered
-or not at all. Then: a failure records it ``failed`` (payload included) for
-:func:`finish_pending_events`, the sweep; a crash before commit leaves the bus message
+or not at all. Then: a failure while applying, matching or reading it records it ``failed``
+with its payload (an event whose payload cannot be read: with the error only, for an operator)
+for :func:`finish_pending_events`, the sweep; a crash before commit leaves the bus message
 unacknowledged (Kafka commits the offset, Redis acks, only after the receiver returns), so the
 bus delivers it again, and the remembered id makes any redelivery harmless.
 """
@@ -128,22 +129,40 @@ def handle_event(event_type: str, kwargs: Mapping[str, Any]) -> Outcome:
         logger.warning("Dropped event %s %s: it names no learner (no UserData with a username).",
                        event_type, event_id)
         return Outcome.DROPPED
-    event = IncomingEvent(
-        event_type=event_type,
-        event_id=event_id if isinstance(event_id, uuid.UUID) else uuid.uuid4(),
-        event_time=getattr(metadata, "time", None),
-        payload=event_payload(event_type, data),
-        learner=Learner.from_user_data(user_data),
-    )
-    return process_event(event)
+    learner = Learner.from_user_data(user_data)
+    event_id = event_id if isinstance(event_id, uuid.UUID) else uuid.uuid4()
+    event_time = getattr(metadata, "time", None)
+    try:
+        payload = event_payload(event_type, data)
+    except Exception as exc:
+        logger.exception("Event %s %s could not be read; it is kept, without its payload, for an operator.",
+                         event_type, event_id)
+        _record_failure(event_id, event_type, event_time, learner.username, {"learner": asdict(learner)}, exc)
+        return Outcome.FAILED
+    return process_event(IncomingEvent(event_type, event_id, event_time, payload, learner))
 
 
 def process_event(event: IncomingEvent) -> Outcome:
-    rulebook = current_rulebook(event.event_type)
-    matches = match_event(rulebook, event.payload)
+    matched = match_or_keep(event)
+    if matched is None:
+        return Outcome.FAILED
+    rulebook, matches = matched
     if not matches:
         return Outcome.IGNORED
     return apply_matching_event(event, rulebook, matches)
+
+
+def match_or_keep(event: IncomingEvent) -> tuple[Rulebook, EventMatches] | None:
+    """The rulebook and the event's matches; None if matching failed, the event then kept ``failed``."""
+    try:
+        rulebook = current_rulebook(event.event_type)
+        return rulebook, match_event(rulebook, event.payload)
+    except Exception as exc:
+        logger.exception("Event %s %s could not be matched; it is kept for the sweep.",
+                         event.event_type, event.event_id)
+        _record_failure(event.event_id, event.event_type, event.event_time, event.learner.username,
+                        event.stored_payload(), exc)
+        return None
 
 
 def apply_matching_event(event: IncomingEvent, rulebook: Rulebook, matches: EventMatches,
@@ -173,7 +192,8 @@ def apply_matching_event(event: IncomingEvent, rulebook: Rulebook, matches: Even
     except Exception as exc:
         logger.exception("Event %s %s could not be applied; it is kept for the sweep.",
                          event.event_type, event.event_id)
-        _record_failure(event, exc)
+        _record_failure(event.event_id, event.event_type, event.event_time, event.learner.username,
+                        event.stored_payload(), exc)
     return Outcome.FAILED
 
 
@@ -187,12 +207,17 @@ def _lost_a_race(exc: DatabaseError) -> bool:
     return sqlstate in {"40001", "40P01"} or mysql_code in {1213, 1205}
 
 
-def _record_failure(event: IncomingEvent, exc: Exception) -> None:
-    """Keep the event, with its payload and the error, for the sweep (raises if even that is impossible)."""
+def _record_failure(event_id: uuid.UUID, event_type: str, event_time: datetime.datetime | None, username: str,
+                    payload: dict[str, Any], exc: Exception) -> None:
+    """Keep the event ``failed``, with the error, for the sweep (raises if even that is impossible).
+
+    ``payload`` is :meth:`IncomingEvent.stored_payload`; without its ``data`` (the event could
+    not be read) the sweep cannot apply it and it waits for an operator.
+    """
     error = f"{type(exc).__name__}: {exc}"[:2000]
-    record, created = ReceivedEvent.objects.get_or_create(event_id=event.event_id, defaults={
-        "event_type": event.event_type, "event_time": event.event_time, "username": event.learner.username,
-        "payload": event.stored_payload(), "status": ReceivedEvent.Status.FAILED, "error": error, "attempts": 1,
+    record, created = ReceivedEvent.objects.get_or_create(event_id=event_id, defaults={
+        "event_type": event_type, "event_time": event_time, "username": username,
+        "payload": payload, "status": ReceivedEvent.Status.FAILED, "error": error, "attempts": 1,
     })
     if not created:
         ReceivedEvent.objects.filter(pk=record.pk).exclude(status=ReceivedEvent.Status.PROCESSED).update(
@@ -325,13 +350,14 @@ def _award_and_revoke(learner: Learner, rulebook: Rulebook, changes: list[Progre
         badge = issuing.KINDS[template.origin].badge_model.objects.create(
             credential_content_type_id=template.content_type_id, credential_id=template.id,
             username=learner.username, status=UserCredential.Status.AWARDED, state="created",
+            sync_started_at=timezone.now(),
         )
         awarded.append(BadgeChange(template.origin, str(badge.uuid), template, learner))
     for change in to_revoke:
         template = rulebook.templates[change.template_id]
         badge = issuing.KINDS[template.origin].badge_model.objects.select_for_update().get(
             pk=badges[change.template_id][0])
-        issuing.change_badge(badge, status=UserCredential.Status.REVOKED)
+        issuing.change_badge(badge, status=UserCredential.Status.REVOKED, start_sync=True)
         revoked.append(BadgeChange(template.origin, str(badge.uuid), template, learner))
     return awarded, revoked
 
@@ -362,26 +388,25 @@ def _after_commit(awarded: list[BadgeChange], revoked: list[BadgeChange]) -> Non
 
 # --- The sweep's part: events left unfinished, and pruning of remembered event ids --------------
 
-def sweep_grace() -> datetime.timedelta:
-    return datetime.timedelta(seconds=getattr(settings, "BADGES_SWEEP_GRACE_SECONDS", 300))
-
-
 def dedup_window() -> datetime.timedelta:
     return datetime.timedelta(days=getattr(settings, "BADGES_EVENT_DEDUP_DAYS", 30))
 
 
 def finish_pending_events(limit: int = 500) -> int:
-    """Apply recorded events left ``received`` (process died) or ``failed``; returns how many were applied."""
-    cutoff = timezone.now() - sweep_grace()
+    """Apply recorded events left ``failed``; returns how many were applied.
+
+    Only events stored with their data: one that could not even be read waits for an operator.
+    """
     pending = ReceivedEvent.objects.filter(
-        Q(status=ReceivedEvent.Status.FAILED, attempts__lt=MAX_EVENT_ATTEMPTS)
-        | Q(status=ReceivedEvent.Status.RECEIVED, received_at__lt=cutoff)
+        status=ReceivedEvent.Status.FAILED, attempts__lt=MAX_EVENT_ATTEMPTS, payload__has_key="data",
     ).order_by("received_at")[:limit]
     applied = 0
     for record in pending:
         event = IncomingEvent.from_record(record)
-        rulebook = current_rulebook(event.event_type)
-        matches = match_event(rulebook, event.payload)
+        matched = match_or_keep(event)
+        if matched is None:
+            continue
+        rulebook, matches = matched
         if not matches:
             ReceivedEvent.objects.filter(pk=record.pk).update(
                 status=ReceivedEvent.Status.PROCESSED, processed_at=timezone.now())

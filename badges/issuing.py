@@ -19,6 +19,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 from openedx_events.learning.data import BadgeData, BadgeTemplateData, UserData, UserPersonalData
 
@@ -75,6 +76,10 @@ KINDS: dict[str, BadgeKind] = {
 
 #: States in which the provider has not (yet) confirmed what the record says.
 WAITING_STATES = ("created", "no_response")
+#: Provider states of a badge that no longer counts (revoked, rejected by the learner, expired): such
+#: a badge found at the provider is never adopted as the one being issued.
+ENDED_STATES = frozenset({CredlyBadge.State.REVOKED, CredlyBadge.State.REJECTED, CredlyBadge.State.EXPIRED,
+                          AccredibleBadge.State.EXPIRED})
 
 
 def kind_of(badge: AnyBadge) -> BadgeKind:
@@ -83,6 +88,11 @@ def kind_of(badge: AnyBadge) -> BadgeKind:
 
 def retry_horizon() -> datetime.timedelta:
     return datetime.timedelta(hours=getattr(settings, "BADGES_ISSUE_RETRY_HOURS", 72))
+
+
+def sweep_grace() -> datetime.timedelta:
+    """How long the sweep leaves fresh work (events, badges, webhook events) to its own task."""
+    return datetime.timedelta(seconds=getattr(settings, "BADGES_SWEEP_GRACE_SECONDS", 300))
 
 
 def retry_delay(attempts: int, retry_after: float | None = None) -> float:
@@ -94,14 +104,20 @@ def retry_delay(attempts: int, retry_after: float | None = None) -> float:
 
 def change_badge(badge: AnyBadge, *, status: str | None = None, state: str | None = None,
                  external_id: str | None = None, provider_error: str | None = None,
-                 attempted: bool = False, clear_external_id: bool = False) -> None:
+                 attempted: bool = False, retry_at: datetime.datetime | None = None,
+                 clear_external_id: bool = False, start_sync: bool = False, reset_attempts: bool = False) -> None:
     """Apply and save a change of a badge record, writing only the columns that changed.
 
-    ``attempted`` counts a provider attempt. Provider-side fields live in the provider's table,
-    ``status`` in the shared credential table, so a provider-side change is one UPDATE.
+    ``start_sync`` begins a new issue/revoke cycle (revoke, operator retry, re-award): the retry
+    horizon counts from now and no attempt is scheduled. ``reset_attempts`` also forgets the
+    attempts of earlier cycles (re-award: the new badge is issued, not looked up).
+    ``attempted`` counts a provider attempt; ``retry_at`` is when the next one is due after it
+    (None: none scheduled). Provider-side fields live in the provider's table, ``status`` in the
+    shared credential table, so a provider-side change is one UPDATE.
     """
     kind = kind_of(badge)
     changed: list[str] = []
+    now = timezone.now()
 
     def put(name: str, value: Any) -> None:
         if getattr(badge, name) != value:
@@ -118,10 +134,16 @@ def change_badge(badge: AnyBadge, *, status: str | None = None, state: str | Non
         put(kind.external_id_field, None)
     if provider_error is not None:
         put("provider_error", provider_error)
+    if start_sync:
+        put("sync_started_at", now)
+        put("next_attempt_at", None)
+    if reset_attempts:
+        put("issue_attempts", 0)
+        put("last_attempt_at", None)
     if attempted:
-        badge.issue_attempts += 1
-        badge.last_attempt_at = timezone.now()
-        changed += ["issue_attempts", "last_attempt_at"]
+        put("issue_attempts", badge.issue_attempts + 1)
+        put("last_attempt_at", now)
+        put("next_attempt_at", retry_at)
     if "status" in changed:
         changed.append("modified")
     if changed:
@@ -132,18 +154,22 @@ class Action(enum.Enum):
     NONE = "none"
     ISSUE = "issue"
     REVOKE = "revoke"
-    FORGET = "forget"  # revoked before it was ever issued: nothing to undo at the provider
+    FORGET = "forget"  # revoked, and nothing was ever issued at the provider: nothing to undo there
 
 
 def next_action(badge: AnyBadge) -> Action:
-    """What the provider still needs for this record (``error`` waits for an operator)."""
+    """What the provider still needs for this record (``error`` waits for an operator).
+
+    A revoked record without an external id but with issue attempts is revoked too: an attempt
+    whose answer was lost may have issued it, so the revoke looks it up first.
+    """
     kind = kind_of(badge)
     issued = kind.external_id(badge) is not None
     if badge.status == CredlyBadge.Status.AWARDED:
         return Action.ISSUE if not issued and badge.state in WAITING_STATES else Action.NONE
     if badge.state in (kind.revoked_state, "error"):
         return Action.NONE
-    return Action.REVOKE if issued else Action.FORGET
+    return Action.REVOKE if issued or badge.issue_attempts else Action.FORGET
 
 
 @dataclass(frozen=True)
@@ -197,6 +223,10 @@ def sync_with_provider(origin: str, badge_uuid: str) -> SyncResult:
             logger.warning("Provider refused %s of badge %s: %s", action.value, badge.uuid, exc)
             change_badge(badge, state="error", provider_error=str(exc), attempted=True)
             return SyncResult(action)
+        if remote is None and action is Action.REVOKE:
+            change_badge(badge, state=kind.revoked_state, provider_error="", attempted=True)
+            logger.info("Badge %s: not found at %s, so nothing to revoke there.", badge.uuid, origin)
+            return SyncResult(Action.FORGET)
         if remote is None:
             change_badge(badge, state="error", attempted=True, provider_error=(
                 "The provider reports that the learner already has this badge, but did not return it."))
@@ -214,16 +244,28 @@ def _default_state(action: Action, kind: BadgeKind) -> str:
 
 
 def _call_provider(action: Action, badge: AnyBadge, template: BadgeTemplate) -> RemoteBadge | None:
-    """The provider call; a duplicate refusal is reconciled by adopting the badge the provider has."""
+    """The provider call. None: nothing to revoke was found, or a duplicate refusal left nothing to adopt.
+
+    A badge the provider already holds (duplicate refusal, or found after an earlier attempt) is
+    adopted, unless it has ended (revoked, rejected, expired): that one is not this record's
+    live badge, so it is neither adopted when issuing nor revoked again.
+    """
     provider = provider_for_template(template)
-    if action is Action.REVOKE:
-        return provider.revoke_badge(badge_external_id=kind_of(badge).external_id(badge), reason=REVOKE_REASON)
     recipient = recipient_of(badge)
     external_template = template_external_id(template)
+    if action is Action.REVOKE:
+        external_id = kind_of(badge).external_id(badge)
+        if external_id is None:
+            # An issue attempt whose answer was lost (OutcomeUnknownError) may have issued it.
+            found = _adoptable(badge, provider.find_badge(template_external_id=external_template, recipient=recipient))
+            if found is None:
+                return None
+            external_id = found.external_id
+        return provider.revoke_badge(badge_external_id=external_id, reason=REVOKE_REASON)
     if badge.issue_attempts:
         # An earlier attempt may have been carried out although its answer was lost (a timeout on
         # the POST, OutcomeUnknownError): look for the badge before issuing again.
-        existing = provider.find_badge(template_external_id=external_template, recipient=recipient)
+        existing = _adoptable(badge, provider.find_badge(template_external_id=external_template, recipient=recipient))
         if existing is not None:
             logger.info("Badge %s already exists at the provider after an earlier attempt; adopting it.", badge.uuid)
             return existing
@@ -232,18 +274,33 @@ def _call_provider(action: Action, badge: AnyBadge, template: BadgeTemplate) -> 
                                     issued_at=badge.created)
     except DuplicateBadgeError:
         logger.info("Provider already holds badge %s; adopting it.", badge.uuid)
-        return provider.find_badge(template_external_id=external_template, recipient=recipient)
+        return _adoptable(badge, provider.find_badge(template_external_id=external_template, recipient=recipient))
+
+
+def _adoptable(badge: AnyBadge, found: RemoteBadge | None) -> RemoteBadge | None:
+    """The badge found at the provider if it may stand for this record: not one that has ended."""
+    if found is not None and found.state in ENDED_STATES:
+        logger.info("Badge %s: the provider's badge %s is %s; not adopting it.", badge.uuid, found.external_id,
+                    found.state)
+        return None
+    return found
 
 
 def _after_transient_failure(badge: AnyBadge, exc: TransientProviderError) -> float | None:
-    """Record the failure; seconds until the next attempt, or None once past the retry horizon."""
-    if timezone.now() - badge.created > retry_horizon():
+    """Record the failure; seconds until the next attempt, or None once past the retry horizon.
+
+    The horizon counts from the start of the current cycle (award, revoke, operator retry,
+    re-award), so a revoke or retry of an old badge gets its full horizon too.
+    """
+    started = badge.sync_started_at or badge.created
+    if timezone.now() - started > retry_horizon():
         change_badge(badge, state="error", attempted=True,
                      provider_error=f"Gave up after {badge.issue_attempts + 1} attempts: {exc}")
         logger.warning("Badge %s: giving up on the provider after the retry horizon: %s", badge.uuid, exc)
         return None
-    change_badge(badge, state="no_response", provider_error=str(exc), attempted=True)
-    delay = retry_delay(badge.issue_attempts, exc.retry_after)
+    delay = retry_delay(badge.issue_attempts + 1, exc.retry_after)
+    change_badge(badge, state="no_response", provider_error=str(exc), attempted=True,
+                 retry_at=timezone.now() + datetime.timedelta(seconds=delay))
     logger.info("Badge %s: provider unavailable (%s); next attempt in %.0f s.", badge.uuid, exc, delay)
     return delay
 
@@ -260,39 +317,48 @@ def retryable_badges(kind: BadgeKind) -> QuerySet:
 def due_badges() -> list[tuple[str, str]]:
     """(origin, uuid) of records waiting for the provider (not ``error``) whose next attempt is due.
 
-    A record never attempted is due once it is older than the sweep grace (its on-commit task
-    should have run by then); after a transient failure, once :func:`retry_delay` has passed.
+    After a transient failure that is ``next_attempt_at``, the time the task's own retry was
+    scheduled for (backoff or Retry-After), so the sweep does not start a second retry chain
+    beside it. A record with no attempt scheduled is due once its cycle is older than the sweep
+    grace (its on-commit task should have run by then).
     """
     now = timezone.now()
-    grace = datetime.timedelta(seconds=getattr(settings, "BADGES_SWEEP_GRACE_SECONDS", 300))
+    scheduled_and_due = Q(next_attempt_at__lte=now)
+    task_lost = Q(next_attempt_at__isnull=True, cycle_started__lte=now - sweep_grace())
     due = []
     for origin, kind in KINDS.items():
-        waiting = retryable_badges(kind).exclude(state="error").only(
-            "uuid", "issue_attempts", "last_attempt_at", "modified")
-        for badge in waiting:
-            last = badge.last_attempt_at or badge.modified
-            wait = retry_delay(badge.issue_attempts) if badge.last_attempt_at else grace.total_seconds()
-            if last + datetime.timedelta(seconds=wait) <= now:
-                due.append((origin, str(badge.uuid)))
+        waiting = (retryable_badges(kind).exclude(state="error")
+                   .annotate(cycle_started=Coalesce("sync_started_at", "modified"))
+                   .filter(scheduled_and_due | task_lost))
+        due += [(origin, str(badge_uuid)) for badge_uuid in waiting.values_list("uuid", flat=True)]
     return due
 
 
 def prepare_retry(badge: AnyBadge) -> bool:
-    """Make a waiting or failed record eligible for the next task (operator's retry); False if nothing to do."""
+    """Make a waiting or failed record eligible for the next task (operator's retry); False if nothing to do.
+
+    The retry starts a new cycle (a full retry horizon) but keeps the attempt count, so an issue
+    whose answer may have been lost is still looked up before issuing again.
+    """
     kind = kind_of(badge)
     if not retryable_badges(kind).filter(pk=badge.pk).exists():
         return False
     if badge.state == "error":
-        change_badge(badge, state="created", provider_error="")
+        change_badge(badge, state="created", provider_error="", start_sync=True)
+    else:
+        change_badge(badge, start_sync=True)
     return True
 
 
 def reaward(badge: AnyBadge) -> bool:
-    """Operator's explicit re-award of a revoked badge: awarded again and issued anew. False if not revoked."""
+    """Operator's explicit re-award of a revoked badge: awarded again and issued anew. False if not revoked.
+
+    A new cycle with no attempts: the old badge at the provider is revoked and is not looked up.
+    """
     if badge.status != CredlyBadge.Status.REVOKED:
         return False
     change_badge(badge, status=CredlyBadge.Status.AWARDED, state="created", provider_error="",
-                 clear_external_id=True)
+                 clear_external_id=True, start_sync=True, reset_attempts=True)
     return True
 
 

@@ -7,6 +7,8 @@ Rules every sync follows:
 - name, description, state and image follow the provider;
 - a template the provider no longer offers for issuing (archived, or gone from the list) takes
   its new state (``archived`` when gone) and is deactivated, never silently left active;
+- ``is_active`` is the operator's: a sync only ever lowers it, with an UPDATE filtered on the
+  rows still active, so it never writes back a value read before an operator's concurrent change;
 - nothing is deleted: requirements and learner progress survive any sync;
 - an account's sync touches only that account's templates.
 """
@@ -34,7 +36,8 @@ from badges.providers.registry import provider_for_account
 
 logger = logging.getLogger(__name__)
 
-SYNCED_FIELDS = ("name", "description", "state", "icon", "is_active")
+#: Columns a sync copies from the provider; ``is_active`` is never among them (see :func:`deactivate_withdrawn`).
+PROVIDER_FIELDS = ("name", "description", "state", "icon")
 
 
 @dataclass
@@ -52,8 +55,8 @@ class SyncResult:
 def apply_remote(template: BadgeTemplate, remote: RemoteTemplate) -> bool:
     """Copy the provider's fields onto ``template`` (unsaved); True when something changed.
 
-    A template that is no longer active at the provider is deactivated; activation is left to
-    the operator otherwise.
+    A template that is no longer active at the provider is also marked inactive in memory (so the
+    change is counted); the caller stores that with :func:`deactivate_withdrawn`, not with a save.
     """
     wanted = {
         "name": remote.name[:255],
@@ -85,9 +88,25 @@ def upsert_credly_template(
     if template.organization_id != org.pk:
         template.organization = org
         changed = True
+    deactivated = remote.state != BadgeTemplate.State.ACTIVE and deactivate_withdrawn([template.pk])
     if changed:
-        template.save()
+        template.save(update_fields=[*PROVIDER_FIELDS, "organization", "modified"])
+    elif deactivated:
+        RulebookVersion.bump()
     return template, False
+
+
+def deactivate_withdrawn(template_pks: list[int]) -> int:
+    """Deactivate those of the templates that are still active; the number deactivated.
+
+    One UPDATE that can only lower ``is_active``: an operator's deactivation made after the sync
+    read the rows stays, and a sync never re-activates anything. The caller bumps the rulebook.
+    """
+    if not template_pks:
+        return 0
+    return BadgeTemplate.objects.filter(pk__in=template_pks, is_active=True).update(
+        is_active=False, modified=timezone.now()
+    )
 
 
 def deactivate_template(template: BadgeTemplate, state: str) -> bool:
@@ -155,6 +174,7 @@ def _apply(
     result = SyncResult()
     to_create: list[BadgeTemplate] = []
     to_update: list[BadgeTemplate] = []
+    withdrawn: list[int] = []
     seen: set[str] = set()
     for remote in remotes:
         seen.add(remote.external_id)
@@ -165,6 +185,8 @@ def _apply(
             to_create.append(template)
             continue
         previous_state = template.state
+        if remote.state != BadgeTemplate.State.ACTIVE:
+            withdrawn.append(template.pk)
         if apply_remote(template, remote):
             to_update.append(template)
             if remote.state != BadgeTemplate.State.ACTIVE and previous_state != remote.state:
@@ -172,7 +194,10 @@ def _apply(
             else:
                 result.updated += 1
     for key, template in existing.items():
-        if key in seen or (template.state == BadgeTemplate.State.ARCHIVED and not template.is_active):
+        if key in seen:
+            continue
+        withdrawn.append(template.pk)
+        if template.state == BadgeTemplate.State.ARCHIVED and not template.is_active:
             continue
         template.state = BadgeTemplate.State.ARCHIVED
         template.is_active = False
@@ -185,7 +210,8 @@ def _apply(
         for template in to_create:
             template.save()
         if to_update:
-            BadgeTemplate.objects.bulk_update(to_update, [*SYNCED_FIELDS, "modified"])
+            BadgeTemplate.objects.bulk_update(to_update, [*PROVIDER_FIELDS, "modified"])
+        if deactivate_withdrawn(withdrawn) or to_update:
             RulebookVersion.bump()
     result.created = len(to_create)
     logger.info("badge template sync: %s", result)

@@ -10,18 +10,24 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import QuerySet
+from django.db import transaction
+from django.db.models import Q, QuerySet
 from django.http import HttpRequest
 
-from badges.admin.base import BadgesEnabledMixin
+from badges.admin.base import BadgesEnabledMixin, guarded_delete_action
 from badges.conf import preconfigured_credly_keys
-from badges.models import AccredibleAPIConfig, CredlyOrganization
+from badges.models import AccredibleAPIConfig, CredlyOrganization, RulebookVersion
 from badges.providers.base import PermanentProviderError, ProviderError
 from badges.providers.registry import provider_for_account
 from badges.sync import sync_each
 
 KEY_FROM_SETTINGS = "Taken from BADGES_CONFIG['credly']['ORGANIZATIONS'] (settings); not stored here."
 KEY_STORED = "Stored; hidden. Type a new key to replace it."
+KEY_CHARACTERS_ERROR = (
+    "A key holds only printable ASCII characters (letters, digits, punctuation). This one has another "
+    "character, often a curly quote or a non-breaking space picked up when copying; type or paste it again."
+)
+OWNS_ACTIVE_TEMPLATES = "they own active templates; deactivate those first"
 
 
 def secret_key_field(help_text: str) -> forms.CharField:
@@ -48,6 +54,13 @@ class AccountKeyForm(forms.ModelForm):
 
     provider_name = ""
     api_key = secret_key_field("")
+
+    def clean_api_key(self) -> str:
+        """HTTP headers carry only Latin-1, and provider keys are plain ASCII: refuse anything else here."""
+        key = self.cleaned_data["api_key"]
+        if key and not (key.isascii() and key.isprintable()):
+            raise forms.ValidationError(KEY_CHARACTERS_ERROR, code="key_characters")
+        return key
 
     def entered_or_stored_key(self) -> str:
         return self.cleaned_data.get("api_key") or (self.instance.api_key if self.instance.pk else "")
@@ -107,7 +120,33 @@ class AccredibleAPIConfigAdminForm(AccountKeyForm):
 
 
 class AccountAdmin(BadgesEnabledMixin, admin.ModelAdmin):
-    """Runs a sync per selected account and reports each one; a failure does not stop the rest."""
+    """Runs a sync per selected account and reports each one; a failure does not stop the rest.
+
+    Deleting an account deletes its templates (cascade), so an account owning an active template
+    cannot be deleted (as an active template cannot), and every delete bumps the rulebook
+    version: the cascade bypasses ``BadgeTemplate.delete()``.
+    """
+
+    templates_relation = ""
+
+    def owns_active_templates(self, account: CredlyOrganization | AccredibleAPIConfig) -> bool:
+        return getattr(account, self.templates_relation).filter(is_active=True).exists()
+
+    def has_delete_permission(self, request: HttpRequest,
+                              obj: CredlyOrganization | AccredibleAPIConfig | None = None) -> bool:
+        if obj is not None and self.owns_active_templates(obj):
+            return False
+        return super().has_delete_permission(request, obj)
+
+    def delete_model(self, request: HttpRequest, obj: CredlyOrganization | AccredibleAPIConfig) -> None:
+        with transaction.atomic():
+            super().delete_model(request, obj)
+            RulebookVersion.bump()
+
+    def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        with transaction.atomic():
+            super().delete_queryset(request, queryset)
+            RulebookVersion.bump()
 
     def run_sync(self, request: HttpRequest, queryset: QuerySet) -> None:
         for outcome in sync_each(queryset):
@@ -119,7 +158,11 @@ class CredlyOrganizationAdmin(AccountAdmin):
     form = CredlyOrganizationAdminForm
     list_display = ("name", "uuid", "key_source", "modified")
     search_fields = ("name", "uuid")
-    actions = ("sync_organization_badge_templates",)
+    templates_relation = "templates"
+    actions = (
+        guarded_delete_action(Q(templates__is_active=True), OWNS_ACTIVE_TEMPLATES),
+        "sync_organization_badge_templates",
+    )
 
     def get_fields(self, request: HttpRequest, obj: CredlyOrganization | None = None) -> tuple[str, ...]:
         if obj is None:
@@ -145,7 +188,8 @@ class AccredibleAPIConfigAdmin(AccountAdmin):
     form = AccredibleAPIConfigAdminForm
     list_display = ("name", "key_source", "modified")
     search_fields = ("name",)
-    actions = ("sync_groups",)
+    templates_relation = "groups"
+    actions = (guarded_delete_action(Q(groups__is_active=True), OWNS_ACTIVE_TEMPLATES), "sync_groups")
 
     def get_fields(self, request: HttpRequest, obj: AccredibleAPIConfig | None = None) -> tuple[str, ...]:
         return ("name", "api_key") if obj is None else ("name", "key_source", "api_key")

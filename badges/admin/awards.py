@@ -26,14 +26,14 @@ class ProviderBadgeAdmin(BadgesEnabledMixin, admin.ModelAdmin):
 
     def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
         return ("username", "template", "status", "state", self.external_id_field, "provider_error",
-                "issue_attempts", "last_attempt_at", "created")
+                "issue_attempts", "last_attempt_at", "next_attempt_at", "created")
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
         return ("username", f"={self.external_id_field}", "=uuid")
 
     def get_fields(self, request: HttpRequest, obj=None) -> tuple[str, ...]:
         return ("uuid", "username", "template", "status", "state", self.external_id_field, "provider_error",
-                "issue_attempts", "last_attempt_at", "created", "modified")
+                "issue_attempts", "last_attempt_at", "sync_started_at", "next_attempt_at", "created", "modified")
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple[str, ...]:
         return self.get_fields(request, obj)

@@ -24,6 +24,12 @@ class BadgesEnabledMixin:
     def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
         return badges_enabled() and super().has_change_permission(request, obj)
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return badges_enabled() and super().has_add_permission(request)
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return badges_enabled() and super().has_delete_permission(request, obj)
+
 
 class RulebookAdminMixin(BadgesEnabledMixin):
     """For models whose rows steer processing: a bulk delete bypasses ``Model.delete()``, so bump here."""
@@ -37,12 +43,13 @@ def guarded_delete_action(blocked: Q, reason: str) -> Callable[..., HttpResponse
     """A replacement for the built-in bulk delete that leaves rows matching ``blocked`` alone.
 
     It keeps the name ``delete_selected`` so the confirmation page posts back to it, and filters
-    again on confirmation, so a row that became blocked in between is still skipped.
+    again on confirmation, so a row that became blocked in between is still skipped. ``blocked``
+    may follow a to-many relation (a row is listed once however many related rows block it).
     """
 
     @admin.action(permissions=["delete"], description="Delete selected %(verbose_name_plural)s")
     def delete_selected(modeladmin, request: HttpRequest, queryset: QuerySet) -> HttpResponse | None:
-        skipped = list(queryset.filter(blocked))
+        skipped = list(queryset.filter(blocked).distinct())
         if skipped:
             names = ", ".join(str(obj) for obj in skipped)
             modeladmin.message_user(request, f"Not deleted ({reason}): {names}.", messages.WARNING)

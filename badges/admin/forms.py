@@ -9,7 +9,9 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.db.models import QuerySet
 from django.forms.models import BaseInlineFormSet
+from django.utils.functional import cached_property
 
 from badges.conf import badges_config, configured_event_types
 from badges.events import event_key_paths
@@ -98,8 +100,18 @@ class RequirementAdminForm(forms.ModelForm):
         fields = ("template", "event_type", "description", "group")
 
 
+def requirement_choices(template: BadgeTemplate | None) -> QuerySet:
+    """The requirements a penalty may take back: its template's, or any (to be checked) when unknown."""
+    choices = BadgeRequirement.objects.select_related("template")
+    return choices if template is None else choices.filter(template=template)
+
+
 class PenaltyAdminForm(forms.ModelForm):
-    """A penalty may only take back requirements of its own template."""
+    """A penalty may only take back requirements of its own template.
+
+    ``requirement_options``, when given, are the rendered options of the requirements field, read
+    once for all the forms of a page instead of one query per form.
+    """
 
     event_type = forms.ChoiceField(choices=_event_type_choices)
 
@@ -107,16 +119,16 @@ class PenaltyAdminForm(forms.ModelForm):
         model = BadgePenalty
         fields = ("template", "event_type", "description", "requirements")
 
-    def __init__(self, *args: Any, template: BadgeTemplate | None = None, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, template: BadgeTemplate | None = None,
+                 requirement_options: list[tuple[Any, str]] | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         if template is None and self.instance.template_id is not None:
             template = self.instance.template
         self.template = template
         if "requirements" in self.fields:
-            choices = BadgeRequirement.objects.select_related("template")
-            if template is not None:
-                choices = choices.filter(template=template)
-            self.fields["requirements"].queryset = choices
+            self.fields["requirements"].queryset = requirement_choices(template)
+            if requirement_options is not None:
+                self.fields["requirements"].choices = requirement_options
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
@@ -133,10 +145,18 @@ class PenaltyAdminForm(forms.ModelForm):
 
 
 class TemplateChildFormSet(BaseInlineFormSet):
-    """Inline penalties on a template page: each form knows its template, even the blank ones."""
+    """Inline penalties on a template page: each form knows its template, even the blank ones, and
+    all share one reading of the template's requirements as options."""
 
     def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
-        return {**super().get_form_kwargs(index), "template": self.instance}
+        return {**super().get_form_kwargs(index), "template": self.instance,
+                "requirement_options": self.requirement_options}
+
+    @cached_property
+    def requirement_options(self) -> list[tuple[Any, str]]:
+        if self.instance.pk is None:
+            return []
+        return list(forms.ModelMultipleChoiceField(queryset=requirement_choices(self.instance)).choices)
 
 
 class DataRuleForm(forms.ModelForm):

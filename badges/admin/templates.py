@@ -38,7 +38,8 @@ class RequirementInline(admin.TabularInline):
     extra = 1
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).prefetch_related("rules")
+        """The template for each row's title, the rules for its summary: no query per row."""
+        return super().get_queryset(request).select_related("template").prefetch_related("rules")
 
     @admin.display(description="data rules (edit on the requirement's page)")
     def rules(self, obj: BadgeRequirement) -> str:
@@ -55,7 +56,8 @@ class PenaltyInline(admin.TabularInline):
     extra = 0
 
     def get_queryset(self, request: HttpRequest) -> QuerySet:
-        return super().get_queryset(request).prefetch_related("rules")
+        """The template for each row's title, its rules and chosen requirements: no query per row."""
+        return super().get_queryset(request).select_related("template").prefetch_related("rules", "requirements")
 
     @admin.display(description="data rules (edit on the penalty's page)")
     def rules(self, obj: BadgePenalty) -> str:

@@ -7,14 +7,15 @@ from badges.models.accounts import CredlyOrganization
 
 
 class ReceivedEvent(models.Model):
-    """A bus event that matched configuration, recorded before it is applied.
+    """A bus event that matched configuration, recorded in the transaction that applies it.
 
-    Unique on the event id, so a redelivered or replayed event is recognised; a row left
-    ``received`` or ``failed`` is finished by the sweep.
+    Unique on the event id, so a redelivered or replayed event is recognised. An event that
+    failed (while reading, matching or applying it) is recorded ``failed`` instead, with its
+    payload when it could be read, and the sweep applies it later.
     """
 
     class Status(models.TextChoices):
-        RECEIVED = "received", "received"
+        # Written explicitly by the engine: processed with the event's effects, or failed.
         PROCESSED = "processed", "processed"
         FAILED = "failed", "failed"
 
@@ -23,7 +24,7 @@ class ReceivedEvent(models.Model):
     event_time = models.DateTimeField(null=True, blank=True)
     username = models.CharField(max_length=255, blank=True)
     payload = models.JSONField(help_text="The event's kwargs as plain data, to finish it later.")
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True)
+    status = models.CharField(max_length=16, choices=Status.choices, db_index=True)
     attempts = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
     received_at = models.DateTimeField(auto_now_add=True, db_index=True)

@@ -201,6 +201,11 @@ class ProviderHttpClient:
             ) from None
         except requests.RequestException as error:
             raise PermanentProviderError(f"{what} could not be sent", detail=type(error).__name__) from None
+        except UnicodeEncodeError:
+            # The error's own text and ``object`` hold the header line, key included: none of it is kept.
+            raise PermanentProviderError(
+                f"{what} could not be sent", detail="the API key holds a character an HTTP header cannot carry"
+            ) from None
         status = response.status_code
         if status < 300:
             try:

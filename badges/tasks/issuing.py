@@ -14,8 +14,10 @@ logger = logging.getLogger(__name__)
 def sync_badge_with_provider(self, origin: str, badge_uuid: str) -> str:
     """Issue or revoke one badge at its provider; transient failures retry with growing delays.
 
+    The countdown is the delay the record keeps as ``next_attempt_at``; the sweep re-queues the
+    badge only once that has passed, so it does not start a second chain beside this retry.
     Run eagerly (no broker) a transient failure is not retried in-process, which would block
-    the caller: the record stays ``no_response`` and the periodic sweep tries it again later.
+    the caller: the record stays ``no_response`` and the periodic sweep tries it again when due.
     """
     result = issuing.sync_with_provider(origin, badge_uuid)
     if result.retry_in is not None and not self.request.is_eager:

@@ -10,7 +10,8 @@ from badges.webhooks import credly_events
 
 logger = logging.getLogger(__name__)
 
-#: A ``received`` event older than this has lost its task (or waits for a retry) and is queued again.
+#: A ``received`` event whose task (first one or scheduled retry) was due longer ago than this has lost
+#: it, and is queued again.
 STALE_AFTER = datetime.timedelta(minutes=10)
 
 
@@ -39,7 +40,11 @@ def enqueue_credly_webhook_event(event_pk: int) -> bool:
 
 
 def requeue_stale_webhook_events() -> int:
-    """Queue again every event left ``received`` for longer than :data:`STALE_AFTER` (part of the sweep)."""
+    """Queue again every event whose task was due more than :data:`STALE_AFTER` ago (part of the sweep).
+
+    An event waiting for a scheduled retry (``next_attempt_at`` not yet that far past) is left
+    to it: queuing it again would start a second retry chain.
+    """
     queued = sum(enqueue_credly_webhook_event(pk) for pk in credly_events.stale_received_events(STALE_AFTER))
     if queued:
         logger.info("Queued %d unfinished Credly webhook event(s) again.", queued)

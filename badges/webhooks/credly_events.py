@@ -28,6 +28,7 @@ from typing import Any
 from django.contrib.contenttypes.models import ContentType
 from django.contrib.sites.models import Site
 from django.db import transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from badges import issuing
@@ -110,7 +111,8 @@ def _finish(event_pk: int, fetched: dict[str, Any] | None, outcome: Outcome | No
         event.error = outcome.note
         event.attempts += 1
         event.applied_at = timezone.now()
-        event.save(update_fields=["status", "error", "attempts", "applied_at", "event_type"])
+        event.next_attempt_at = None
+        event.save(update_fields=["status", "error", "attempts", "applied_at", "next_attempt_at", "event_type"])
     log = logger.warning if outcome.status == Status.FAILED else logger.info
     log("Credly webhook event %s (%s): %s %s", event.event_id, event.event_type, outcome.status, outcome.note)
     return ProcessResult(outcome.status)
@@ -126,14 +128,20 @@ def _apply_or_refuse(event: CredlyWebhookEvent, fetched: dict[str, Any]) -> Outc
 
 
 def _after_transient_failure(event: CredlyWebhookEvent, error: TransientProviderError) -> ProcessResult:
-    """Same policy as issuing: retry with growing delays until the retry horizon, then fail."""
+    """Issuing's retry policy (:func:`issuing.retry_delay`, :func:`issuing.retry_horizon`) on the event row.
+
+    The next attempt's time is stored, so the sweep leaves the event to the pending retry.
+    """
     attempts = event.attempts + 1
-    CredlyWebhookEvent.objects.filter(pk=event.pk, status=Status.RECEIVED).update(
-        attempts=attempts, error=f"Credly unavailable (attempt {attempts}): {error}"
-    )
-    if timezone.now() - event.received_at > issuing.retry_horizon():
+    now = timezone.now()
+    if now - event.received_at > issuing.retry_horizon():
         return _finish(event.pk, None, Outcome(Status.FAILED, f"Gave up after {attempts} attempts: {error}"))
     delay = issuing.retry_delay(attempts, error.retry_after)
+    CredlyWebhookEvent.objects.filter(pk=event.pk, status=Status.RECEIVED).update(
+        attempts=F("attempts") + 1,
+        error=f"Credly unavailable (attempt {attempts}): {error}",
+        next_attempt_at=now + datetime.timedelta(seconds=delay),
+    )
     logger.info("Credly webhook event %s: Credly unavailable (%s); next attempt in %.0f s.",
                 event.event_id, error, delay)
     return ProcessResult(Status.RECEIVED, delay)
@@ -241,8 +249,16 @@ def _as_uuid(value: Any) -> uuid.UUID | None:
 
 
 def stale_received_events(older_than: datetime.timedelta) -> list[int]:
-    """Events still ``received`` after ``older_than``: their task was lost or is waiting to retry."""
+    """Events still ``received`` whose task should have run more than ``older_than`` ago: it was lost.
+
+    That task is the first one (due on receipt) until Credly fails, then the retry due at
+    ``next_attempt_at``; an event waiting for a pending retry is not stale, so it is not queued
+    again next to it.
+    """
     cutoff = timezone.now() - older_than
+    first_task_lost = Q(next_attempt_at__isnull=True, received_at__lt=cutoff)
+    retry_lost = Q(next_attempt_at__lt=cutoff)
     return list(
-        CredlyWebhookEvent.objects.filter(status=Status.RECEIVED, received_at__lt=cutoff).values_list("pk", flat=True)
+        CredlyWebhookEvent.objects.filter(first_task_lost | retry_lost, status=Status.RECEIVED)
+        .values_list("pk", flat=True)
     )

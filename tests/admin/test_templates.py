@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import pytest
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
 from badges.conf import COURSE_PASSING_STATUS_UPDATED
-from badges.models import AccredibleGroup, BadgeRequirement, CredlyBadgeTemplate, RulebookVersion
+from badges.models import AccredibleGroup, BadgePenalty, BadgeRequirement, CredlyBadgeTemplate, RulebookVersion
 from tests.admin.conftest import admin_url, page_errors, reload
 
 pytestmark = pytest.mark.django_db
@@ -181,3 +183,26 @@ def test_change_page_shows_requirement_rules_with_link(staff_client, make_templa
     html = staff_client.get(admin_url(template)).content.decode()
     assert "is_passing eq true" in html
     assert admin_url(requirement) in html
+
+
+def template_with_rows(make_template, add_requirement, rows: int):
+    """A template with ``rows`` requirements (each with a data rule) and ``rows`` penalties."""
+    template = make_template()
+    for _ in range(rows):
+        requirement = add_requirement(template, rules=[("course.course_key", "eq", "course-v1:A+B+C")])
+        penalty = BadgePenalty.objects.create(template=template, event_type=COURSE_PASSING_STATUS_UPDATED)
+        penalty.requirements.add(requirement)
+    return template
+
+
+def test_change_page_queries_do_not_grow_with_requirements_and_penalties(
+    staff_client, make_template, add_requirement, django_assert_max_num_queries
+):
+    one_each = admin_url(template_with_rows(make_template, add_requirement, 1))
+    with CaptureQueriesContext(connection) as baseline:
+        assert staff_client.get(one_each).status_code == 200
+    ten_each = admin_url(template_with_rows(make_template, add_requirement, 10))
+    with django_assert_max_num_queries(len(baseline)):
+        response = staff_client.get(ten_each)
+    assert response.status_code == 200
+    assert response.content.decode().count("group J (") >= 1

@@ -90,6 +90,8 @@ class RecordingProvider(BadgeProvider):
     attempts: int = 0
     lost_answers: int = 0  # the next issues are carried out, but their answer is lost
     held: dict[tuple[str, str], str] = field(default_factory=dict)
+    ended: dict[tuple[str, str], str] = field(default_factory=dict)  # revoked badges, still listed like Credly's
+    lookups: int = 0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def fetch_account_name(self) -> str:
@@ -121,12 +123,19 @@ class RecordingProvider(BadgeProvider):
             if self.failures:
                 raise self.failures.pop(0)
             self.revoked.append(badge_external_id)
+            self.ended |= {key: value for key, value in self.held.items() if value == badge_external_id}
             self.held = {key: value for key, value in self.held.items() if value != badge_external_id}
             return RemoteBadge(external_id=badge_external_id, state="revoked")
 
     def find_badge(self, *, template_external_id: str, recipient: Recipient) -> RemoteBadge | None:
-        external_id = self.held.get((template_external_id, recipient.email))
-        return RemoteBadge(external_id=external_id, state="accepted") if external_id else None
+        """The learner's live badge, else a revoked one: Credly lists both and prefers the live one."""
+        self.lookups += 1
+        key = (template_external_id, recipient.email)
+        if key in self.held:
+            return RemoteBadge(external_id=self.held[key], state="accepted")
+        if key in self.ended:
+            return RemoteBadge(external_id=self.ended[key], state="revoked")
+        return None
 
 
 @pytest.fixture

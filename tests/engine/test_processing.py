@@ -261,6 +261,46 @@ def test_a_failure_while_applying_is_kept_and_finished_by_the_sweep(two_group_te
     assert engine.finish_pending_events() == 0
 
 
+def test_a_failure_while_matching_is_kept_and_finished_by_the_sweep(two_group_template, provider, monkeypatch):
+    def broken(*args, **kwargs):
+        raise RuntimeError("matching blew up")
+
+    real = engine.match_event
+    monkeypatch.setattr(engine, "match_event", broken)
+    assert engine.handle_event(COURSE_PASSING_STATUS_UPDATED.event_type,
+                               {"course_passing_status": passing_status(COURSE_A)}) is engine.Outcome.FAILED
+    record = ReceivedEvent.objects.get()
+    assert (record.status, record.attempts, record.username) == ("failed", 1, "learner1")
+    assert "matching blew up" in record.error and record.payload["data"]["course"]["course_key"] == COURSE_A
+
+    assert engine.finish_pending_events() == 0  # still broken: the sweep counts the attempt and goes on
+    record.refresh_from_db()
+    assert (record.status, record.attempts) == ("failed", 2)
+
+    monkeypatch.setattr(engine, "match_event", real)
+    assert engine.finish_pending_events() == 1
+    record.refresh_from_db()
+    assert record.status == "processed" and Fulfillment.objects.get().event_id == record.event_id
+
+
+def test_an_event_whose_payload_cannot_be_read_is_kept_for_an_operator(two_group_template, provider, monkeypatch):
+    def unreadable(*args, **kwargs):
+        raise ValueError("unexpected field type")
+
+    monkeypatch.setattr(engine, "event_payload", unreadable)
+    send_grade(COURSE_A)
+    record = ReceivedEvent.objects.get()
+    assert (record.status, record.username) == ("failed", "learner1")
+    assert record.error == "ValueError: unexpected field type"
+    assert "data" not in record.payload and record.payload["learner"]["email"] == "learner1@example.com"
+
+    monkeypatch.undo()
+    assert engine.finish_pending_events() == 0  # nothing the sweep could apply
+    record.refresh_from_db()
+    assert (record.status, record.attempts, record.error) == ("failed", 1, "ValueError: unexpected field type")
+    assert not Fulfillment.objects.exists()
+
+
 def test_old_event_ids_are_pruned_after_the_window(two_group_template, provider, settings):
     send_grade(COURSE_A)
     settings.BADGES_EVENT_DEDUP_DAYS = 0

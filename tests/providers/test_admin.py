@@ -7,7 +7,13 @@ import pytest
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
 
-from badges.models import AccredibleAPIConfig, AccredibleGroup, CredlyBadgeTemplate, CredlyOrganization
+from badges.models import (
+    AccredibleAPIConfig,
+    AccredibleGroup,
+    CredlyBadgeTemplate,
+    CredlyOrganization,
+    RulebookVersion,
+)
 from tests.providers.conftest import ACCREDIBLE_API, CREDLY_API, accredible_page, credly_page, credly_template
 
 pytestmark = pytest.mark.django_db
@@ -138,3 +144,89 @@ def test_sync_actions_need_change_permission(client, django_user_model, credly_o
                               "_selected_action": [credly_org.pk]})
     assert len(mocked.calls) == 0
     assert not CredlyBadgeTemplate.objects.exists()
+
+
+KEY_WITH_CURLY_QUOTE = "pasted\u2019key"
+
+
+@pytest.mark.parametrize("key", [KEY_WITH_CURLY_QUOTE, "non\u00a0breaking", "tab\tinside"])
+def test_key_with_a_non_ascii_or_control_character_is_a_form_error(staff_client, mocked, key):
+    org_id = uuid.uuid4()
+    response = staff_client.post(f"{CREDLY_LIST}add/", {"uuid": str(org_id), "api_key": key})
+    assert response.status_code == 200
+    assert "printable ASCII" in response.content.decode()
+    assert not CredlyOrganization.objects.exists()
+    response = staff_client.post(f"{ACCREDIBLE_LIST}add/", {"name": "Acc", "api_key": key})
+    assert response.status_code == 200
+    assert "printable ASCII" in response.content.decode()
+    assert not AccredibleAPIConfig.objects.exists()
+    assert len(mocked.calls) == 0
+
+
+def test_replacing_a_key_with_a_non_ascii_one_keeps_the_stored_key(staff_client, credly_org, mocked):
+    response = staff_client.post(f"{CREDLY_LIST}{credly_org.pk}/change/", {"api_key": KEY_WITH_CURLY_QUOTE})
+    assert response.status_code == 200
+    assert "printable ASCII" in response.content.decode()
+    credly_org.refresh_from_db()
+    assert credly_org.api_key == "credly-secret-key"
+
+
+class TestAccountDeletion:
+    """An account's templates go with it, so one owning an active template is not deleted, and every
+    delete moves the rulebook version."""
+
+    def test_account_with_an_active_template_has_no_delete_page(
+        self, staff_client, credly_org, accredible_config, make_credly_template, make_accredible_group
+    ):
+        make_credly_template(is_active=True)
+        make_accredible_group(is_active=True)
+        assert staff_client.get(f"{CREDLY_LIST}{credly_org.pk}/delete/").status_code == 403
+        assert staff_client.post(f"{CREDLY_LIST}{credly_org.pk}/delete/", {"post": "yes"}).status_code == 403
+        assert staff_client.post(f"{ACCREDIBLE_LIST}{accredible_config.pk}/delete/",
+                                 {"post": "yes"}).status_code == 403
+        assert CredlyOrganization.objects.filter(pk=credly_org.pk).exists()
+        assert AccredibleAPIConfig.objects.filter(pk=accredible_config.pk).exists()
+        assert CredlyBadgeTemplate.objects.filter(organization=credly_org, is_active=True).exists()
+
+    def test_deleting_an_account_with_inactive_templates_bumps_the_rulebook(
+        self, staff_client, credly_org, accredible_config, make_credly_template, make_accredible_group
+    ):
+        make_credly_template(is_active=False)
+        make_accredible_group(is_active=False)
+        for url in (f"{CREDLY_LIST}{credly_org.pk}/delete/", f"{ACCREDIBLE_LIST}{accredible_config.pk}/delete/"):
+            before = RulebookVersion.current()
+            assert staff_client.get(url).status_code == 200
+            assert staff_client.post(url, {"post": "yes"}).status_code == 302
+            assert RulebookVersion.current() > before
+        assert not CredlyOrganization.objects.exists() and not AccredibleAPIConfig.objects.exists()
+        assert not CredlyBadgeTemplate.objects.exists() and not AccredibleGroup.objects.exists()
+
+    def test_bulk_delete_skips_accounts_with_active_templates_and_bumps_the_rulebook(
+        self, staff_client, site, credly_org, make_credly_template
+    ):
+        make_credly_template(is_active=True)
+        make_credly_template(is_active=True)
+        idle = CredlyOrganization.objects.create(uuid=uuid.uuid4(), api_key="idle-key", name="Idle")
+        CredlyBadgeTemplate.objects.create(site=site, organization=idle, uuid=uuid.uuid4(), name="Old",
+                                           is_active=False)
+        selection = {"action": "delete_selected", "_selected_action": [credly_org.pk, idle.pk]}
+        confirm = staff_client.post(CREDLY_LIST, selection)
+        assert confirm.status_code == 200
+        warnings = [t for t in messages_of(confirm) if t.startswith("Not deleted")]
+        assert len(warnings) == 1 and warnings[0].endswith(": Org."), warnings
+        before = RulebookVersion.current()
+        done = staff_client.post(CREDLY_LIST, {**selection, "post": "yes"}, follow=True)
+        assert done.status_code == 200
+        assert list(CredlyOrganization.objects.values_list("name", flat=True)) == ["Org"]
+        assert CredlyBadgeTemplate.objects.filter(organization=credly_org).count() == 2
+        assert not CredlyBadgeTemplate.objects.filter(name="Old").exists()
+        assert RulebookVersion.current() > before
+
+    def test_accredible_bulk_delete_skips_configs_with_active_groups(
+        self, staff_client, accredible_config, make_accredible_group
+    ):
+        make_accredible_group(is_active=True)
+        done = staff_client.post(ACCREDIBLE_LIST, {"action": "delete_selected", "post": "yes",
+                                                   "_selected_action": [accredible_config.pk]}, follow=True)
+        assert any("Not deleted" in t for t in messages_of(done))
+        assert AccredibleAPIConfig.objects.filter(pk=accredible_config.pk).exists()

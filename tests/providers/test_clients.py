@@ -5,6 +5,7 @@ import base64
 import datetime
 import json
 import logging
+import socket
 import uuid
 
 import pytest
@@ -371,3 +372,24 @@ def test_accredible_find_badge_ignores_expired_and_prefers_the_most_recent(accre
 def test_accredible_find_badge_returns_none_when_every_match_expired(accredible, mocked):
     mock_credential_pages(mocked, [[accredible_credential(901, expired_on="2020-01-01T00:00:00Z")]])
     assert accredible.find_badge(template_external_id="12", recipient=RECIPIENT) is None
+
+
+@pytest.fixture
+def listening_port():
+    """A loopback port that accepts connections (and never answers): the call fails before reaching it."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(1)
+    yield server.getsockname()[1]
+    server.close()
+
+
+def test_key_an_http_header_cannot_carry_is_a_permanent_error_without_the_key(listening_port):
+    """Accredible sends the key as is in its header (Credly's is base64, always ASCII)."""
+    key = "pasted\u2019-secret-token"
+    provider = AccredibleProvider(api_key=key, base_url=f"http://127.0.0.1:{listening_port}/v1/")
+    with pytest.raises(PermanentProviderError) as caught:
+        provider.fetch_account_name()
+    text = str(caught.value)
+    assert "HTTP header cannot carry" in text
+    assert "secret-token" not in text and "pasted" not in text

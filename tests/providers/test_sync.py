@@ -5,11 +5,13 @@ import uuid
 
 import pytest
 
+from badges import sync as sync_module
 from badges.models import (
     AccredibleAPIConfig,
     AccredibleGroup,
     BadgeProgress,
     BadgeRequirement,
+    BadgeTemplate,
     CredlyBadgeTemplate,
     RulebookVersion,
 )
@@ -190,3 +192,89 @@ def test_registry_resolves_providers_by_origin(credly_org, make_credly_template,
     assert provider_for_account(group.api_config).origin == "accredible"
     with pytest.raises(TypeError):
         provider_for_account(object())
+
+
+class TestOperatorChangesDuringASync:
+    """The operator's ``is_active`` change made while a sync runs (after it read the rows) is kept.
+
+    ``apply_remote`` runs between the sync's read of the templates and its writes, so wrapping it
+    to change the row first plays an operator's admin save committed in that window.
+    """
+
+    @pytest.fixture
+    def operator_sets_is_active(self, monkeypatch):
+        def during_sync(template: CredlyBadgeTemplate, value: bool) -> None:
+            original = sync_module.apply_remote
+
+            def apply_after_the_operator(target, remote):
+                if target.pk == template.pk:
+                    BadgeTemplate.objects.filter(pk=template.pk).update(is_active=value)
+                return original(target, remote)
+
+            monkeypatch.setattr(sync_module, "apply_remote", apply_after_the_operator)
+
+        return during_sync
+
+    @pytest.fixture
+    def active_template(self, make_credly_template, add_requirement):
+        template = make_credly_template(name="Old name")
+        add_requirement(template)
+        template.is_active = True
+        template.save()
+        return template
+
+    def test_sync_keeps_a_deactivation_made_after_it_read_the_templates(
+        self, credly_org, active_template, mocked, operator_sets_is_active
+    ):
+        mock_credly_templates(mocked, credly_org, [credly_template(str(active_template.uuid), "New name")])
+        operator_sets_is_active(active_template, False)
+        sync_credly_organization(credly_org)
+        active_template.refresh_from_db()
+        assert (active_template.name, active_template.is_active) == ("New name", False)
+
+    def test_sync_deactivates_a_withdrawn_template_activated_after_it_read_the_templates(
+        self, credly_org, make_credly_template, add_requirement, mocked, operator_sets_is_active
+    ):
+        template = make_credly_template(name="Soon archived", is_active=False)
+        add_requirement(template)
+        mock_credly_templates(mocked, credly_org, [credly_template(str(template.uuid), "Soon archived",
+                                                                   state="archived")])
+        operator_sets_is_active(template, True)
+        before = RulebookVersion.current()
+        result = sync_credly_organization(credly_org)
+        template.refresh_from_db()
+        assert (template.state, template.is_active) == ("archived", False)
+        assert result.deactivated == 1
+        assert RulebookVersion.current() > before
+
+    def test_webhook_upsert_keeps_a_deactivation_made_after_it_read_the_template(
+        self, credly_org, active_template, site, operator_sets_is_active
+    ):
+        remote = RemoteTemplate(external_id=str(active_template.uuid), name="New name", description="",
+                                state="active", image_url="")
+        operator_sets_is_active(active_template, False)
+        upsert_credly_template(credly_org, remote, site)
+        active_template.refresh_from_db()
+        assert (active_template.name, active_template.is_active) == ("New name", False)
+
+    def test_deactivation_alone_bumps_the_rulebook(self, credly_org, active_template, site):
+        remote = RemoteTemplate(external_id=str(active_template.uuid), name="Old name", description="",
+                                state="archived", image_url="")
+        CredlyBadgeTemplate.objects.filter(pk=active_template.pk).update(state="archived")
+        before = RulebookVersion.current()
+        upsert_credly_template(credly_org, remote, site)
+        active_template.refresh_from_db()
+        assert active_template.is_active is False
+        assert RulebookVersion.current() > before
+
+
+def test_sync_query_count_does_not_grow_with_the_templates_it_updates(
+    credly_org, make_credly_template, mocked, django_assert_max_num_queries
+):
+    templates = [make_credly_template(name=f"T{n}") for n in range(20)]
+    listing = [credly_template(str(t.uuid), f"Renamed {n}", state="archived" if n % 2 else "active")
+               for n, t in enumerate(templates)]
+    mock_credly_templates(mocked, credly_org, listing)
+    with django_assert_max_num_queries(7):
+        result = sync_credly_organization(credly_org)
+    assert (result.updated, result.deactivated) == (10, 10)

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from badges.models import CredlyBadge, CredlyBadgeTemplate, CredlyOrganization, CredlyWebhookEvent
 from badges.tasks.issuing import run_sweep
-from badges.tasks.webhooks import apply_credly_webhook_event
+from badges.tasks.webhooks import STALE_AFTER, apply_credly_webhook_event
 from badges.webhooks import credly_events
 from tests.webhooks.conftest import event_url, fetched, notice, post_notice
 
@@ -380,6 +380,67 @@ class TestCredlyUnavailable:
         stale.refresh_from_db()
         fresh.refresh_from_db()
         assert (stale.status, fresh.status) == ("applied", "received")
+        assert CredlyBadgeTemplate.objects.filter(uuid=template_id).exists()
+
+
+class TestPendingRetryAndTheSweep:
+    """The sweep queues an event again only when its due task (first, or the scheduled retry) was lost."""
+
+    @pytest.fixture(autouse=True)
+    def issuing_backoff(self, settings):
+        settings.BADGES_ISSUE_RETRY_FIRST_DELAY_SECONDS = 60
+
+    def test_transient_failure_stores_when_the_retry_is_due(self, credly_org, record_event, serve_event):
+        event = record_event()
+        serve_event(credly_org.uuid, event.event_id, status=503)
+        for expected_delay in (60, 120):
+            before = timezone.now()
+            result = credly_events.process_webhook_event(event.pk)
+            event.refresh_from_db()
+            assert result.retry_in == expected_delay
+            assert before + datetime.timedelta(seconds=expected_delay) <= event.next_attempt_at
+            assert event.next_attempt_at <= timezone.now() + datetime.timedelta(seconds=expected_delay)
+
+    def test_finishing_clears_the_next_attempt(self, credly_org, record_event, serve_event):
+        event = record_event()
+        serve_event(credly_org.uuid, event.event_id, status=503)
+        serve_event(credly_org.uuid, event.event_id, fetched(credly_org.uuid, event.event_id, "other.event"))
+        credly_events.process_webhook_event(event.pk)
+        credly_events.process_webhook_event(event.pk)
+        event.refresh_from_db()
+        assert (event.status, event.next_attempt_at, event.attempts) == ("ignored", None, 2)
+
+    def test_event_waiting_for_its_retry_is_not_queued_again(self, credly_org, record_event, credly_api):
+        """Credly asked for an hour: a sweep 30 minutes after receipt leaves the Celery retry alone."""
+        event = record_event()
+        credly_api.get(event_url(credly_org.uuid, event.event_id), status=503, headers={"Retry-After": "3600"})
+        assert credly_events.process_webhook_event(event.pk).retry_in == 3600
+        CredlyWebhookEvent.objects.filter(pk=event.pk).update(
+            received_at=timezone.now() - datetime.timedelta(minutes=30))
+        fetches = len(credly_api.calls)
+        assert run_sweep()["webhook_events_requeued"] == 0
+        assert len(credly_api.calls) == fetches
+        event.refresh_from_db()
+        assert (event.status, event.attempts) == ("received", 1)
+
+    def test_retry_due_just_now_is_left_to_its_task(self, credly_org, record_event):
+        event = record_event()
+        CredlyWebhookEvent.objects.filter(pk=event.pk).update(
+            received_at=timezone.now() - datetime.timedelta(hours=2),
+            next_attempt_at=timezone.now() - datetime.timedelta(minutes=1))
+        assert credly_events.stale_received_events(STALE_AFTER) == []
+
+    def test_event_whose_retry_was_lost_is_queued_again(self, credly_org, record_event, serve_event):
+        event = record_event(event_type="badge_template.created")
+        CredlyWebhookEvent.objects.filter(pk=event.pk).update(
+            attempts=3, received_at=timezone.now() - datetime.timedelta(hours=2),
+            next_attempt_at=timezone.now() - STALE_AFTER - datetime.timedelta(minutes=1))
+        template_id = uuid.uuid4()
+        serve_event(credly_org.uuid, event.event_id, fetched(
+            credly_org.uuid, event.event_id, "badge_template.created", badge_template=remote_template(template_id)))
+        assert run_sweep()["webhook_events_requeued"] == 1
+        event.refresh_from_db()
+        assert (event.status, event.attempts, event.next_attempt_at) == ("applied", 4, None)
         assert CredlyBadgeTemplate.objects.filter(uuid=template_id).exists()
 
 
