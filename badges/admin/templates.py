@@ -28,40 +28,37 @@ from badges.models import AccredibleGroup, BadgePenalty, BadgeRequirement, Badge
 PROVIDER_FIELDS = ("uuid", "name", "description", "icon", "state", "origin", "site")
 
 
-class RequirementInline(admin.TabularInline):
+class TemplateChildInline(admin.TabularInline):
+    """A requirement or penalty row on its template's page; its rules are edited on its own page."""
+
+    readonly_fields = ("rules",)
+    show_change_link = True
+    prefetched: tuple[str, ...] = ("rules",)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet:
+        """The template for each row's title, the rules for its summary: no query per row."""
+        return super().get_queryset(request).select_related("template").prefetch_related(*self.prefetched)
+
+    @admin.display(description="data rules (edit on the row's own page)")
+    def rules(self, obj: BadgeRequirement | BadgePenalty) -> str:
+        return rules_text(obj) if obj.pk else "-"
+
+
+class RequirementInline(TemplateChildInline):
     model = BadgeRequirement
     form = RequirementAdminForm
     formset = RequirementInlineFormSet
     fields = ("group", "event_type", "description", "rules")
-    readonly_fields = ("rules",)
-    show_change_link = True
     extra = 1
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        """The template for each row's title, the rules for its summary: no query per row."""
-        return super().get_queryset(request).select_related("template").prefetch_related("rules")
 
-    @admin.display(description="data rules (edit on the requirement's page)")
-    def rules(self, obj: BadgeRequirement) -> str:
-        return rules_text(obj) if obj.pk else "-"
-
-
-class PenaltyInline(admin.TabularInline):
+class PenaltyInline(TemplateChildInline):
     model = BadgePenalty
     form = PenaltyAdminForm
     formset = TemplateChildFormSet
     fields = ("event_type", "requirements", "description", "rules")
-    readonly_fields = ("rules",)
-    show_change_link = True
+    prefetched = ("rules", "requirements")
     extra = 0
-
-    def get_queryset(self, request: HttpRequest) -> QuerySet:
-        """The template for each row's title, its rules and chosen requirements: no query per row."""
-        return super().get_queryset(request).select_related("template").prefetch_related("rules", "requirements")
-
-    @admin.display(description="data rules (edit on the penalty's page)")
-    def rules(self, obj: BadgePenalty) -> str:
-        return rules_text(obj) if obj.pk else "-"
 
 
 class BadgeTemplateAdmin(RulebookAdminMixin, admin.ModelAdmin):
