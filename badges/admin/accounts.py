@@ -6,17 +6,24 @@ provider first, so a bad key or an unknown organization is a form error and noth
 """
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
 from django.db import transaction
 from django.db.models import Q, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
+from django.template.defaultfilters import pluralize
+from django.template.response import TemplateResponse
+from django.utils import timezone
+from django.utils.html import format_html
+from django.utils.safestring import SafeString
 
 from badges.admin.base import BadgesEnabledMixin, guarded_delete_action
 from badges.conf import preconfigured_credly_keys
 from badges.models import AccredibleAPIConfig, CredlyOrganization, RulebookVersion
+from badges.models.accounts import CREDLY_KEY_EXPIRY_WARNING
 from badges.providers.base import PermanentProviderError, ProviderError
 from badges.providers.registry import provider_for_account
 from badges.sync import sync_each
@@ -28,6 +35,8 @@ KEY_CHARACTERS_ERROR = (
     "character, often a curly quote or a non-breaking space picked up when copying; type or paste it again."
 )
 OWNS_ACTIVE_TEMPLATES = "they own active templates; deactivate those first"
+EXPIRY_KEY_FROM_SETTINGS = "key from settings"
+EXPIRY_UNKNOWN = "unknown (set before tracking)"
 
 
 def secret_key_field(help_text: str) -> forms.CharField:
@@ -95,8 +104,20 @@ class CredlyOrganizationAdminForm(AccountKeyForm):
             raise forms.ValidationError({"api_key": "Enter the organization's authorization token."})
         probe = CredlyOrganization(uuid=org_uuid, api_key=key)
         self.instance.name = self.check_account(probe)
+        self.track_key_change(key)
         cleaned["api_key"] = key
         return cleaned
+
+    def track_key_change(self, key: str) -> None:
+        """Credly tokens expire a fixed time after creation: note when a new one is stored.
+
+        ``self.instance.api_key`` still holds the stored key here (the form copies cleaned data
+        onto the instance after ``clean()``), so a blank or identical entry keeps the old time.
+        """
+        if not key:
+            self.instance.api_key_set_at = None
+        elif key != self.instance.api_key:
+            self.instance.api_key_set_at = timezone.now()
 
 
 class AccredibleAPIConfigAdminForm(AccountKeyForm):
@@ -156,7 +177,7 @@ class AccountAdmin(BadgesEnabledMixin, admin.ModelAdmin):
 @admin.register(CredlyOrganization)
 class CredlyOrganizationAdmin(AccountAdmin):
     form = CredlyOrganizationAdminForm
-    list_display = ("name", "uuid", "key_source", "modified")
+    list_display = ("name", "uuid", "key_source", "key_expires", "modified")
     search_fields = ("name", "uuid")
     templates_relation = "templates"
     actions = (
@@ -168,15 +189,57 @@ class CredlyOrganizationAdmin(AccountAdmin):
         if obj is None:
             return ("uuid", "api_key")
         if obj.is_preconfigured:
-            return ("uuid", "name", "key_source")
-        return ("uuid", "name", "key_source", "api_key")
+            return ("uuid", "name", "key_source", "key_expires")
+        return ("uuid", "name", "key_source", "key_expires", "api_key")
 
     def get_readonly_fields(self, request: HttpRequest, obj: CredlyOrganization | None = None) -> tuple[str, ...]:
-        return () if obj is None else ("uuid", "name", "key_source")
+        return () if obj is None else ("uuid", "name", "key_source", "key_expires")
 
     @admin.display(description="API key")
     def key_source(self, obj: CredlyOrganization) -> str:
         return KEY_FROM_SETTINGS if obj.is_preconfigured else KEY_STORED
+
+    @admin.display(description="Key expires", ordering="api_key_set_at")
+    def key_expires(self, obj: CredlyOrganization) -> str | SafeString:
+        """Expected expiry date of the stored key, with a warning when it is near or past."""
+        if obj.is_preconfigured:
+            return EXPIRY_KEY_FROM_SETTINGS
+        expires_at = obj.api_key_expires_at
+        if expires_at is None:
+            return EXPIRY_UNKNOWN
+        expiry_date = timezone.localdate(expires_at)
+        remaining = expires_at - timezone.now()
+        if remaining <= timedelta(0):
+            warning = "expired"
+        elif remaining < CREDLY_KEY_EXPIRY_WARNING:
+            days_left = (expiry_date - timezone.localdate()).days
+            warning = "expires today" if days_left == 0 else f"expires in {days_left} day{pluralize(days_left)}"
+        else:
+            return expiry_date.isoformat()
+        return format_html('{} <strong style="color: #ba2121;">\u26a0 {}: enter a new key</strong>',
+                           expiry_date.isoformat(), warning)
+
+    def changelist_view(self, request: HttpRequest, extra_context: dict[str, Any] | None = None) -> HttpResponse:
+        """Lists, above the list, the organizations whose stored key needs replacing soon."""
+        response = super().changelist_view(request, extra_context)
+        if request.method == "GET" and isinstance(response, TemplateResponse):
+            self.warn_about_expiring_keys(request)
+        return response
+
+    def warn_about_expiring_keys(self, request: HttpRequest) -> None:
+        expiring = list(CredlyOrganization.with_stored_key_expiring().only("uuid", "name", "api_key_set_at"))
+        if not expiring:
+            return
+        days = CREDLY_KEY_EXPIRY_WARNING.days
+        listed = ", ".join(
+            f"{org} ({timezone.localdate(org.api_key_expires_at).isoformat()})" for org in expiring
+        )
+        self.message_user(
+            request,
+            f"Credly keys expiring within {days} days or already expired: {listed}. Create a new "
+            "authorization token at Credly and enter it on the organization's page.",
+            messages.WARNING,
+        )
 
     @admin.action(permissions=["change"], description="Sync organization badge templates")
     def sync_organization_badge_templates(self, request: HttpRequest, queryset: QuerySet) -> None:

@@ -1,10 +1,18 @@
 """Provider accounts: where templates come from and whose key issues their badges."""
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from django.db import models
+from django.utils import timezone
 
 from badges.conf import preconfigured_credly_keys
 from credentials_project.credentials.models import TimeStampedModel
+
+CREDLY_KEY_LIFETIME = timedelta(days=180)
+"""Credly authorization tokens expire this long after they are created."""
+CREDLY_KEY_EXPIRY_WARNING = timedelta(days=30)
+"""Operators are warned this long before a stored Credly token is expected to expire."""
 
 
 class CredlyOrganization(TimeStampedModel):
@@ -15,6 +23,10 @@ class CredlyOrganization(TimeStampedModel):
         max_length=255, blank=True, help_text="Authorization token; kept secret, never shown again."
     )
     name = models.CharField(max_length=255, blank=True, help_text="Filled from Credly.")
+    api_key_set_at = models.DateTimeField(
+        null=True, blank=True, editable=False,
+        help_text="When the stored key was entered in the admin; empty for keys stored before this was tracked.",
+    )
 
     class Meta:
         verbose_name = "Credly organization"
@@ -30,6 +42,23 @@ class CredlyOrganization(TimeStampedModel):
     @property
     def effective_api_key(self) -> str:
         return preconfigured_credly_keys().get(str(self.uuid).lower(), self.api_key)
+
+    @property
+    def api_key_expires_at(self) -> datetime | None:
+        """Expected expiry of the stored key, counted from when it was entered (it may be older at Credly)."""
+        if self.api_key_set_at is None:
+            return None
+        return self.api_key_set_at + CREDLY_KEY_LIFETIME
+
+    @classmethod
+    def with_stored_key_expiring(cls, now: datetime | None = None) -> models.QuerySet[CredlyOrganization]:
+        """Organizations whose stored key expires within the warning period or has expired (one query)."""
+        cutoff = (now or timezone.now()) + CREDLY_KEY_EXPIRY_WARNING - CREDLY_KEY_LIFETIME
+        return (
+            cls.objects.filter(api_key_set_at__lte=cutoff)
+            .exclude(uuid__in=list(preconfigured_credly_keys()))
+            .order_by("api_key_set_at")
+        )
 
 
 class AccredibleAPIConfig(TimeStampedModel):

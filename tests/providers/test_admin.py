@@ -2,10 +2,15 @@
 from __future__ import annotations
 
 import uuid
+from datetime import timedelta
 
 import pytest
+from django.contrib import admin
 from django.contrib.auth.models import Permission
 from django.contrib.messages import get_messages
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from badges.models import (
     AccredibleAPIConfig,
@@ -230,3 +235,116 @@ class TestAccountDeletion:
                                                    "_selected_action": [accredible_config.pk]}, follow=True)
         assert any("Not deleted" in t for t in messages_of(done))
         assert AccredibleAPIConfig.objects.filter(pk=accredible_config.pk).exists()
+
+
+class TestCredlyKeyExpiry:
+    """Credly tokens expire 180 days after creation: the admin tracks when a key was entered and warns
+    30 days ahead."""
+
+    @staticmethod
+    def org_with_key_set(days_ago: int | None, name: str = "Org") -> CredlyOrganization:
+        set_at = None if days_ago is None else timezone.now() - timedelta(days=days_ago)
+        return CredlyOrganization.objects.create(uuid=uuid.uuid4(), api_key="some-key", name=name,
+                                                 api_key_set_at=set_at)
+
+    @staticmethod
+    def column(org: CredlyOrganization) -> str:
+        return str(admin.site._registry[CredlyOrganization].key_expires(org))
+
+    @staticmethod
+    def expiry_date(days_from_today: int) -> str:
+        return (timezone.localdate() + timedelta(days=days_from_today)).isoformat()
+
+    def test_fresh_key_shows_its_expiry_date_without_warning(self):
+        assert self.column(self.org_with_key_set(10)) == self.expiry_date(170)
+
+    def test_key_within_30_days_of_expiry_shows_a_warning(self):
+        text = self.column(self.org_with_key_set(160))
+        assert text == (f'{self.expiry_date(20)} <strong style="color: #ba2121;">\u26a0 expires in 20 days: '
+                        "enter a new key</strong>")
+
+    def test_expired_key_shows_a_warning(self):
+        text = self.column(self.org_with_key_set(200))
+        assert text.startswith(f"{self.expiry_date(-20)} <strong")
+        assert "expired: enter a new key" in text
+
+    def test_key_set_before_tracking_is_unknown(self):
+        assert self.column(self.org_with_key_set(None)) == "unknown (set before tracking)"
+
+    def test_preconfigured_org_says_key_from_settings(self, settings):
+        org = self.org_with_key_set(200)
+        settings.BADGES_CONFIG = {**settings.BADGES_CONFIG,
+                                  "credly": {**settings.BADGES_CONFIG["credly"],
+                                             "ORGANIZATIONS": {str(org.uuid): "key-from-settings"}}}
+        assert self.column(org) == "key from settings"
+
+    def test_column_is_in_the_list_page(self, staff_client):
+        self.org_with_key_set(200)
+        html = staff_client.get(CREDLY_LIST).content.decode()
+        assert "Key expires" in html
+        assert f'{self.expiry_date(-20)} <strong style="color: #ba2121;">' in html
+
+    def test_adding_an_org_records_when_the_key_was_set(self, staff_client, mocked):
+        org_id = uuid.uuid4()
+        mocked.get(f"{CREDLY_API}organizations/{org_id}", json={"data": {"name": "Acme"}})
+        before = timezone.now()
+        assert staff_client.post(f"{CREDLY_LIST}add/", {"uuid": str(org_id), "api_key": "k1"}).status_code == 302
+        set_at = CredlyOrganization.objects.get(uuid=org_id).api_key_set_at
+        assert set_at is not None and before <= set_at <= timezone.now()
+
+    @pytest.mark.parametrize("days_ago", [None, 100])
+    def test_changing_the_key_records_when_it_was_set(self, staff_client, mocked, days_ago):
+        org = self.org_with_key_set(days_ago)
+        mocked.get(f"{CREDLY_API}organizations/{org.uuid}", json={"data": {"name": "Org"}})
+        before = timezone.now()
+        response = staff_client.post(f"{CREDLY_LIST}{org.pk}/change/", {"api_key": "replacement-key"})
+        assert response.status_code == 302
+        org.refresh_from_db()
+        assert org.api_key == "replacement-key"
+        assert before <= org.api_key_set_at <= timezone.now()
+
+    @pytest.mark.parametrize("entered", ["", "some-key"])
+    def test_blank_or_same_key_leaves_the_time_alone(self, staff_client, mocked, entered):
+        org = self.org_with_key_set(100)
+        original = org.api_key_set_at
+        mocked.get(f"{CREDLY_API}organizations/{org.uuid}", json={"data": {"name": "Org"}})
+        assert staff_client.post(f"{CREDLY_LIST}{org.pk}/change/", {"api_key": entered}).status_code == 302
+        org.refresh_from_db()
+        assert (org.api_key, org.api_key_set_at) == ("some-key", original)
+
+    def test_changelist_warns_about_expiring_and_expired_keys_only(self, staff_client, settings):
+        self.org_with_key_set(10, name="Fresh")
+        self.org_with_key_set(None, name="Untracked")
+        self.org_with_key_set(160, name="Soon")
+        self.org_with_key_set(200, name="<b>Lapsed</b>")
+        configured = self.org_with_key_set(300, name="Configured")
+        settings.BADGES_CONFIG = {**settings.BADGES_CONFIG,
+                                  "credly": {**settings.BADGES_CONFIG["credly"],
+                                             "ORGANIZATIONS": {str(configured.uuid): "key-from-settings"}}}
+        response = staff_client.get(CREDLY_LIST)
+        warnings = [t for t in messages_of(response) if t.startswith("Credly keys expiring")]
+        assert warnings == [
+            f"Credly keys expiring within 30 days or already expired: <b>Lapsed</b> ({self.expiry_date(-20)}), "
+            f"Soon ({self.expiry_date(20)}). Create a new authorization token at Credly and enter it on the "
+            "organization's page."
+        ]
+        html = response.content.decode()
+        assert "&lt;b&gt;Lapsed&lt;/b&gt; (" in html
+        assert "<b>Lapsed</b>" not in html
+
+    def test_no_warning_when_no_key_is_near_expiry(self, staff_client):
+        self.org_with_key_set(10)
+        response = staff_client.get(CREDLY_LIST)
+        assert not [t for t in messages_of(response) if t.startswith("Credly keys expiring")]
+
+    def test_changelist_queries_do_not_grow_with_expiring_orgs(self, staff_client):
+        def changelist_queries() -> int:
+            with CaptureQueriesContext(connection) as queries:
+                assert staff_client.get(CREDLY_LIST).status_code == 200
+            return len(queries)
+
+        self.org_with_key_set(200, name="A")
+        with_one = changelist_queries()
+        for index in range(4):
+            self.org_with_key_set(170 + index, name=f"B{index}")
+        assert changelist_queries() == with_one
