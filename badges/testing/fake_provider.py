@@ -61,7 +61,6 @@ import itertools
 import json
 import os
 import re
-import signal
 import subprocess
 import sys
 import threading
@@ -74,7 +73,7 @@ from urllib.parse import parse_qs, urlsplit
 
 import requests
 
-from badges.testing.processes import stop_process
+from badges.testing.processes import serve_until_stopped, stop_process
 
 HOST = "127.0.0.1"
 DEFAULT_PER_PAGE = 50
@@ -860,14 +859,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--port", type=int, default=0, help="0 picks a free port (the default)")
     args = parser.parse_args(argv)
     server = FakeProviderHTTPServer(args.host, args.port)
-    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
     print(json.dumps({**urls_for(server.url), "pid": os.getpid()}), flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_stopped(server)
 
 
 if __name__ == "__main__":

@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import signal
+import socketserver
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -34,3 +36,14 @@ def wait_until(condition: Callable[[], Any], timeout: float, what: str | Callabl
         if time.monotonic() > deadline:
             raise AssertionError(f"timed out after {timeout}s waiting for {what() if callable(what) else what}")
         time.sleep(interval)
+
+
+def serve_until_stopped(server: socketserver.BaseServer) -> None:
+    """Run a test server in the foreground until Ctrl-C or SIGTERM (how the tests stop it), then close it."""
+    signal.signal(signal.SIGTERM, lambda *_: threading.Thread(target=server.shutdown, daemon=True).start())
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()

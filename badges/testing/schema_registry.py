@@ -26,6 +26,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
+from badges.testing.processes import serve_until_stopped
+
 CONTENT_TYPE = "application/vnd.schemaregistry.v1+json"
 
 
@@ -174,12 +176,7 @@ def main() -> None:
     options = parser.parse_args()
     server = SchemaRegistryServer(options.host, options.port)
     print(f"test schema registry listening on {server.url}", flush=True)
-    try:
-        server.serve_forever()
-    except KeyboardInterrupt:
-        pass
-    finally:
-        server.server_close()
+    serve_until_stopped(server)
 
 
 if __name__ == "__main__":
