@@ -18,20 +18,21 @@ def rules_text(obj: BadgeRequirement | BadgePenalty) -> str:
     return " AND ".join(str(rule) for rule in obj.rules.all()) or "any event of this type"
 
 
-class DataRuleInline(admin.TabularInline):
+class RuleInline(admin.TabularInline):
+    """Data rules on a requirement's or penalty's page, checked against its event type's key paths."""
+
+    form = DataRuleForm
+    formset = DataRuleInlineFormSet
+    fields = ("data_path", "operator", "value")
+    extra = 1
+
+
+class DataRuleInline(RuleInline):
     model = DataRule
-    form = DataRuleForm
-    formset = DataRuleInlineFormSet
-    fields = ("data_path", "operator", "value")
-    extra = 1
 
 
-class PenaltyDataRuleInline(admin.TabularInline):
+class PenaltyDataRuleInline(RuleInline):
     model = PenaltyDataRule
-    form = DataRuleForm
-    formset = DataRuleInlineFormSet
-    fields = ("data_path", "operator", "value")
-    extra = 1
 
 
 @admin.register(BadgeRequirement)
