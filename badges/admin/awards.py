@@ -13,7 +13,7 @@ from django.http import HttpRequest
 from badges import issuing, signals
 from badges.admin.base import BadgesEnabledMixin
 from badges.models import AccredibleBadge, CredlyBadge
-from badges.tasks.issuing import enqueue_sync
+from badges.tasks.issuing import enqueue_sync, queue_retry
 
 
 class ProviderBadgeAdmin(BadgesEnabledMixin, admin.ModelAdmin):
@@ -59,9 +59,7 @@ class ProviderBadgeAdmin(BadgesEnabledMixin, admin.ModelAdmin):
     def retry_issuing(self, request: HttpRequest, queryset: QuerySet) -> None:
         queued, skipped = [], []
         for badge in queryset:
-            with transaction.atomic():
-                ready = issuing.prepare_retry(badge)
-            if ready and enqueue_sync(issuing.kind_of(badge).origin, str(badge.uuid)):
+            if queue_retry(badge):
                 queued.append(badge)
             else:
                 skipped.append(badge)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import logging
 
 from celery import shared_task
+from django.db import transaction
 
 from badges import issuing
 
@@ -53,6 +54,16 @@ def requeue_due_badges() -> int:
     for origin, badge_uuid in issuing.due_badges():
         queued += enqueue_sync(origin, badge_uuid)
     return queued
+
+
+def queue_retry(badge: issuing.AnyBadge) -> bool:
+    """An operator's retry (admin action, ``retry_badge_issuing``): a new cycle, then the provider task.
+
+    False when the record needs nothing from the provider or the broker refused the task.
+    """
+    with transaction.atomic():
+        ready = issuing.prepare_retry(badge)
+    return ready and enqueue_sync(issuing.kind_of(badge).origin, str(badge.uuid))
 
 
 def enqueue_sync(origin: str, badge_uuid: str) -> bool:

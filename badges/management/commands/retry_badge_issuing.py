@@ -4,10 +4,9 @@ from __future__ import annotations
 import uuid
 
 from django.core.management.base import BaseCommand, CommandError
-from django.db import transaction
 
 from badges import issuing
-from badges.tasks.issuing import enqueue_sync
+from badges.tasks.issuing import queue_retry
 
 
 class Command(BaseCommand):
@@ -29,15 +28,11 @@ class Command(BaseCommand):
             badges = kind.badge_model.objects.filter(uuid__in=wanted) if wanted else issuing.retryable_badges(kind)
             for badge in badges:
                 found += 1
-                with transaction.atomic():
-                    ready = issuing.prepare_retry(badge)
-                if not ready:
-                    self.stdout.write(f"{badge.uuid}: nothing to retry ({badge.status}, {badge.state}).")
+                if not queue_retry(badge):
+                    self.stdout.write(f"{badge.uuid}: not queued ({badge.status}, {badge.state}).")
                     continue
-                if enqueue_sync(kind.origin, str(badge.uuid)):
-                    queued += 1
-                    badge.refresh_from_db()
-                    self.stdout.write(f"{badge.uuid}: queued ({badge.username}; now {badge.status}, {badge.state}).")
+                queued += 1
+                self.stdout.write(f"{badge.uuid}: queued ({badge.username}; now {badge.status}, {badge.state}).")
         missing = len(wanted) - found if wanted else 0
         if missing:
             self.stderr.write(f"{missing} of the given badge UUIDs were not found.")
