@@ -6,7 +6,7 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.db import InterfaceError, OperationalError, connections
+from django.db import InterfaceError, OperationalError, close_old_connections
 from openedx_events.tooling import OpenEdxPublicSignal
 
 from badges import engine
@@ -35,16 +35,9 @@ def receive_event(sender: Any, signal: OpenEdxPublicSignal, **kwargs: Any) -> No
                 raise
             logger.warning("Database unavailable while handling %s (%s); trying again in %.1fs.",
                            signal.event_type, exc, delay)
-            close_old_connections_now()
+            close_old_connections()  # drop the broken connection so the next attempt opens a fresh one
             time.sleep(delay)
             delay = min(delay * 2, 30.0)
-
-
-def close_old_connections_now() -> None:
-    """Drop this thread's broken database connections so the next attempt opens fresh ones."""
-    for connection in connections.all(initialized_only=True):
-        if not connection.in_atomic_block:
-            connection.close_if_unusable_or_obsolete()
 
 
 def dispatch_uid(event_type: str) -> str:

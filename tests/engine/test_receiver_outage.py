@@ -12,7 +12,7 @@ def no_sleep(monkeypatch):
     """Record the back-off delays instead of sleeping, and the connection resets between attempts."""
     slept = []
     monkeypatch.setattr(receivers.time, "sleep", slept.append)
-    monkeypatch.setattr(receivers, "close_old_connections_now", lambda: slept.append("reconnect"))
+    monkeypatch.setattr(receivers, "close_old_connections", lambda: slept.append("reconnect"))
     return slept
 
 
