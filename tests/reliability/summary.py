@@ -1,0 +1,26 @@
+"""The one summary line every fault-injection scenario prints, so a run can be read at a glance."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass
+class ScenarioSummary:
+    """What a scenario did and what it lost; printed as one ``[reliability]`` line."""
+
+    scenario: str
+    events: int = 0
+    awards: int = 0
+    provider_issues: int = 0
+    duplicates: int = 0
+    lost: int = 0
+    seconds: float = 0.0
+
+    def line(self) -> str:
+        return (f"[reliability] {self.scenario}: events={self.events} awards={self.awards} "
+                f"provider_issues={self.provider_issues} duplicates={self.duplicates} lost={self.lost} "
+                f"seconds={self.seconds:.1f}")
+
+    def report(self) -> None:
+        """Print the line (pytest shows it with ``-s`` or ``-rA``; CI greps for ``[reliability]``)."""
+        print(self.line(), flush=True)
