@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+#: Lines reported during this pytest run; ``conftest.pytest_terminal_summary`` prints them at the end.
+REPORTED: list[str] = []
+
 
 @dataclass
 class ScenarioSummary:
-    """What a scenario did and what it lost; printed as one ``[reliability]`` line."""
+    """What a scenario did and what it lost; reported as one ``[reliability]`` line."""
 
     scenario: str
     events: int = 0
@@ -22,5 +25,5 @@ class ScenarioSummary:
                 f"seconds={self.seconds:.1f}")
 
     def report(self) -> None:
-        """Print the line (pytest shows it with ``-s`` or ``-rA``; CI greps for ``[reliability]``)."""
-        print(self.line(), flush=True)
+        """Keep the line for the end-of-run summary (shown whatever pytest's capture mode)."""
+        REPORTED.append(self.line())
