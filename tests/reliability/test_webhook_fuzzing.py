@@ -27,7 +27,7 @@ pytestmark = pytest.mark.django_db(transaction=True)
 
 ORGANIZATION = "5b9f1c2e-7d3a-4e8b-9c41-2f6d8a0b1e37"
 SECRET = "fuzzing-webhook-secret"
-MAX_EXAMPLES = 1200
+MAX_EXAMPLES = 3000
 ACCEPTABLE = {200, 400, 404, 413}
 EVENT_TYPES = ["badge.created", "badge.state.changed", "badge.deleted", "badge_template.changed"]
 
