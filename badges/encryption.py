@@ -5,12 +5,14 @@ encrypt them come from ``BADGES_FIELD_ENCRYPTION_KEYS``: the first one encrypts,
 decrypts, so a new key is put first, ``manage.py reencrypt_api_keys`` re-encrypts every stored
 key with it, and only then is the old key removed.
 
-When ``BADGES_FIELD_ENCRYPTION_KEYS`` is empty, the keys are derived from ``SECRET_KEY`` (to
-encrypt) and ``SECRET_KEY_FALLBACKS`` (to decrypt too). A fresh clone thus works with nothing
-configured, and rotating ``SECRET_KEY`` the documented Django way (old value moved to
-``SECRET_KEY_FALLBACKS``, then ``reencrypt_api_keys``) keeps the keys readable. Production should
-set its own keys: a leaked ``SECRET_KEY`` should not also reveal the provider keys in a database
-dump; ``manage.py check --deploy`` warns until they are set.
+When ``BADGES_FIELD_ENCRYPTION_KEYS`` is empty, the key that encrypts is derived from
+``SECRET_KEY``. A fresh clone thus works with nothing configured, and rotating ``SECRET_KEY`` the
+documented Django way (old value moved to ``SECRET_KEY_FALLBACKS``, then ``reencrypt_api_keys``)
+keeps the keys readable. Production should set its own keys: a leaked ``SECRET_KEY`` should not
+also reveal the provider keys in a database dump; ``manage.py check --deploy`` warns until they
+are set. Keys derived from ``SECRET_KEY`` and ``SECRET_KEY_FALLBACKS`` always decrypt (after the
+configured ones), so setting keys of one's own for the first time needs no other step than
+``reencrypt_api_keys``; once it has run, no stored token is readable with ``SECRET_KEY``.
 """
 from __future__ import annotations
 
@@ -38,14 +40,13 @@ def _derived_key(secret: str | bytes) -> bytes:
 
 
 def configured_keys() -> list[bytes]:
-    """The Fernet keys in use, newest (the one that encrypts) first."""
+    """The Fernet keys in use, the one that encrypts first: the configured keys, then the derived ones."""
     configured = getattr(settings, SETTING, None) or []
     if isinstance(configured, str | bytes):
         configured = [configured]
-    if configured:
-        return [key.encode() if isinstance(key, str) else key for key in configured]
     secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-    return [_derived_key(secret) for secret in secrets]
+    return [*(key.encode() if isinstance(key, str) else key for key in configured),
+            *(_derived_key(secret) for secret in secrets)]
 
 
 def uses_derived_keys() -> bool:

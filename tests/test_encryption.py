@@ -125,3 +125,17 @@ def test_migration_encrypts_keys_stored_in_plain_text():
     assert CredlyOrganization.objects.get(pk=org.pk).api_key == CREDLY_KEY
     assert AccredibleAPIConfig.objects.get(pk=config.pk).api_key == ACCREDIBLE_KEY
     assert sorted(CredlyOrganization.objects.values_list("api_key", flat=True)) == ["", CREDLY_KEY]
+
+
+def test_setting_own_keys_for_the_first_time_then_secret_key_reads_nothing(settings):
+    settings.BADGES_FIELD_ENCRYPTION_KEYS = []
+    org, _ = make_accounts()
+    own = Fernet.generate_key().decode()
+    settings.BADGES_FIELD_ENCRYPTION_KEYS = [own]
+    assert CredlyOrganization.objects.get(pk=org.pk).api_key == CREDLY_KEY  # derived key still decrypts
+    call_command("reencrypt_api_keys", stdout=io.StringIO())
+    token = stored_column(CredlyOrganization, org.pk)
+    assert Fernet(own.encode()).decrypt(token.encode()).decode() == CREDLY_KEY
+    settings.BADGES_FIELD_ENCRYPTION_KEYS = []  # SECRET_KEY alone, as someone holding it would try
+    with pytest.raises(UndecryptableKeyError):
+        CredlyOrganization.objects.get(pk=org.pk)
