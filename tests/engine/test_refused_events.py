@@ -34,7 +34,7 @@ def test_learner_no_database_stores_is_refused(two_group_template, provider, cap
     send_grade(COURSE_A, user=learner)
     assert "Refused event" in caplog.text and reason in caplog.text
     assert not ReceivedEvent.objects.exists()
-    assert not User.objects.filter(email=learner.pii.email).exists()
+    assert not User.objects.exists()
     assert not CredlyBadge.objects.exists()
 
 
