@@ -81,10 +81,14 @@ def parse_notice(body: bytes) -> WebhookNotice:
 
 
 def _uuid_field(data: dict[str, Any], name: str) -> uuid.UUID:
+    """Credly's ids are RFC 4122 UUIDs; MariaDB's UUID column refuses some others (NCS variant) outright."""
     try:
-        return uuid.UUID(str(data[name]))
+        value = uuid.UUID(str(data[name]))
     except ValueError:
         raise InvalidNotice(f"{name} is not a UUID") from None
+    if value.variant != uuid.RFC_4122:
+        raise InvalidNotice(f"{name} is not an RFC 4122 UUID")
+    return value
 
 
 def _text_field(data: dict[str, Any], name: str, max_length: int) -> str:

@@ -98,6 +98,8 @@ def test_missing_field_is_400(client, credly_org, missing):
     [
         ("id", "not-a-uuid", "id is not a UUID"),
         ("organization_id", "12345", "organization_id is not a UUID"),
+        ("id", "7a769820-a9e7-a05e-1169-73716112df0e", "id is not an RFC 4122 UUID"),
+        ("organization_id", "7a769820-a9e7-a05e-1169-73716112df0e", "organization_id is not an RFC 4122 UUID"),
         ("event_type", {"nested": 1}, "event_type is not a string"),
         ("occurred_at", "x" * 65, "occurred_at is not a string"),
     ],
