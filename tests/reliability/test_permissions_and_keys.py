@@ -223,6 +223,8 @@ def test_permission_matrix_and_no_key_anywhere(fake, capture, caplog, settings):
                 url = admin_url(model, "changelist")
                 response = client.post(url, {"action": "retry_issuing", "_selected_action": [badge.pk]})
                 check(role, f"POST {url} retry_issuing", response, denied or 302)
+                response = client.post(url, {"action": "reaward", "_selected_action": [badge.pk]})
+                check(role, f"POST {url} reaward (not revoked: nothing to do)", response, denied or 302)
                 if (len(capture.task_arguments) > tasks_before) != may_change:
                     mismatches.append(f"{role} retry_issuing {model.__name__}: tasks "
                                       f"{capture.task_arguments[tasks_before:]}")
