@@ -139,3 +139,16 @@ def test_setting_own_keys_for_the_first_time_then_secret_key_reads_nothing(setti
     settings.BADGES_FIELD_ENCRYPTION_KEYS = []  # SECRET_KEY alone, as someone holding it would try
     with pytest.raises(UndecryptableKeyError):
         CredlyOrganization.objects.get(pk=org.pk)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_migrating_back_decrypts_the_keys():
+    org = CredlyOrganization.objects.create(uuid=uuid.uuid4(), api_key=CREDLY_KEY)
+    executor = MigrationExecutor(connection)
+    executor.migrate([("badges", "0001_initial")])
+    try:
+        assert stored_column(CredlyOrganization, org.pk) == CREDLY_KEY
+    finally:
+        executor = MigrationExecutor(connection)
+        executor.migrate(executor.loader.graph.leaf_nodes("badges"))
+    assert CredlyOrganization.objects.get(pk=org.pk).api_key == CREDLY_KEY
