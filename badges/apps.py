@@ -12,8 +12,11 @@ class BadgesConfig(AppConfig):
 
     def ready(self) -> None:
         from badges.conf import badges_enabled, check_badges_config
+        from badges.encryption import check_encryption_keys, check_encryption_keys_deploy
 
         checks.register(check_badges_config, checks.Tags.compatibility)
+        checks.register(check_encryption_keys, checks.Tags.security)
+        checks.register(check_encryption_keys_deploy, checks.Tags.security, deploy=True)
         if badges_enabled():
             from badges.receivers import connect_receivers
             from badges.signals import flush_event_bus_producer

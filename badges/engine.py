@@ -35,7 +35,7 @@ from django.utils import timezone
 from openedx_events.learning.data import BadgeTemplateData, UserData, UserPersonalData
 
 from badges import issuing, signals
-from badges.events import event_payload, event_signal, find_user_data
+from badges.events import event_payload, event_signal, find_user_data, unstorable_text
 from badges.models import BadgeProgress, Fulfillment, ReceivedEvent
 from badges.rulebook import current_rulebook
 from badges.rules import EventMatches, ProgressChange, Rulebook, TemplateSpec, match_event, plan_progress
@@ -49,6 +49,8 @@ logger = logging.getLogger(__name__)
 TRANSACTION_ATTEMPTS = 4
 #: After this many failed attempts the sweep stops retrying an event (it stays ``failed``).
 MAX_EVENT_ATTEMPTS = 5
+#: The largest LMS user id the user table stores (a positive 32-bit integer column on every database).
+LMS_USER_ID_MAX = 2**31 - 1
 
 
 class Outcome(enum.Enum):
@@ -57,6 +59,7 @@ class Outcome(enum.Enum):
     DUPLICATE = "duplicate"  # event id seen before
     APPLIED = "applied"
     FAILED = "failed"  # recorded for the sweep
+    REFUSED = "refused"  # holds text no database stores; nothing recorded
 
 
 @dataclass(frozen=True)
@@ -78,6 +81,20 @@ class Learner:
     def user_data(self) -> UserData:
         return UserData(id=self.lms_user_id, is_active=self.is_active,
                         pii=UserPersonalData(username=self.username, email=self.email, name=self.full_name))
+
+    def refusal(self) -> str | None:
+        """Why no database could store this learner, or None. The LMS has the same limits, so such a
+        learner is not from it: a NUL or lone surrogate, text longer than its column, an id out of range."""
+        where = unstorable_text({"username": self.username, "email": self.email, "full_name": self.full_name})
+        if where:
+            return f"the learner's {where} holds a NUL character or a lone surrogate"
+        for name in ("username", "email", "full_name"):
+            limit = User._meta.get_field(name).max_length
+            if len(getattr(self, name)) > limit:
+                return f"the learner's {name} is longer than {limit} characters"
+        if self.lms_user_id is not None and not 0 <= self.lms_user_id <= LMS_USER_ID_MAX:
+            return f"the learner's LMS user id {self.lms_user_id} is out of range"
+        return None
 
     def new_user(self) -> User:
         user = User(username=self.username, email=self.email, full_name=self.full_name,
@@ -132,6 +149,8 @@ def handle_event(event_type: str, kwargs: Mapping[str, Any]) -> Outcome:
     learner = Learner.from_user_data(user_data)
     event_id = event_id if isinstance(event_id, uuid.UUID) else uuid.uuid4()
     event_time = getattr(metadata, "time", None)
+    if _refused(event_type, event_id, learner.refusal()):
+        return Outcome.REFUSED
     try:
         payload = event_payload(event_type, data)
     except Exception as exc:
@@ -139,7 +158,18 @@ def handle_event(event_type: str, kwargs: Mapping[str, Any]) -> Outcome:
                          event_type, event_id)
         _record_failure(event_id, event_type, event_time, learner.username, {"learner": asdict(learner)}, exc)
         return Outcome.FAILED
+    where = unstorable_text(payload)
+    if _refused(event_type, event_id, where and f"{where} holds a NUL character or a lone surrogate"):
+        return Outcome.REFUSED
     return process_event(IncomingEvent(event_type, event_id, event_time, payload, learner))
+
+
+def _refused(event_type: str, event_id: uuid.UUID, reason: str | None) -> bool:
+    """Refuse (warn, record nothing) an event no database can store: it could never be applied, only fail."""
+    if reason is None:
+        return False
+    logger.warning("Refused event %s %s: %s; nothing was recorded.", event_type, event_id, reason)
+    return True
 
 
 def process_event(event: IncomingEvent) -> Outcome:

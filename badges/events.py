@@ -131,3 +131,26 @@ def find_user_data(value: Any, _depth: int = 0) -> UserData | None:
         if found is not None:
             return found
     return None
+
+
+def unstorable_text(value: Any, path: str = "") -> str | None:
+    """The dotted path of the first text in ``value`` holding a NUL or a lone surrogate, else None.
+
+    No database stores such text faithfully (PostgreSQL refuses NUL in text and JSON, and a lone
+    surrogate cannot be encoded for any of them), and no real learner or course has it.
+    """
+    if isinstance(value, str):
+        return path or "(text)" if "\x00" in value or any("\ud800" <= char <= "\udfff" for char in value) else None
+    if isinstance(value, dict):
+        items = ((f"{path}.{key}" if path else str(key), key, child) for key, child in value.items())
+        for child_path, key, child in items:
+            found = unstorable_text(key, child_path) if isinstance(key, str) else None
+            found = found or unstorable_text(child, child_path)
+            if found:
+                return found
+    if isinstance(value, list | tuple):
+        for index, child in enumerate(value):
+            found = unstorable_text(child, f"{path}[{index}]")
+            if found:
+                return found
+    return None

@@ -20,6 +20,7 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-development-key-change-me")
+SECRET_KEY_FALLBACKS = [key for key in os.environ.get("SECRET_KEY_FALLBACKS", "").split(",") if key]
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = os.environ.get("ALLOWED_HOSTS", "localhost,127.0.0.1,testserver").split(",")
 
@@ -125,6 +126,12 @@ BADGES_CONFIG = json.loads(os.environ["BADGES_CONFIG"]) if os.environ.get("BADGE
 # Optional second gate on the Credly webhook: when set, Credly must call
 # /badges/credly/webhook/?token=<this value> (see docs/webhooks.rst). Empty: no token required.
 BADGES_CREDLY_WEBHOOK_SECRET = os.environ.get("BADGES_CREDLY_WEBHOOK_SECRET", "")
+# Fernet keys that encrypt stored provider API keys, comma-separated, newest (the one that
+# encrypts) first; every one decrypts. Empty: keys derived from SECRET_KEY and SECRET_KEY_FALLBACKS.
+# After adding a key, run `manage.py reencrypt_api_keys` before removing the old one (docs/settings.rst).
+BADGES_FIELD_ENCRYPTION_KEYS = [
+    key.strip() for key in os.environ.get("BADGES_FIELD_ENCRYPTION_KEYS", "").split(",") if key.strip()
+]
 
 # --- Badges engine: dedup window, provider retries, sweep (badges/engine.py, badges/issuing.py) ---
 # Event ids are remembered this many days, so a redelivered event changes nothing.

@@ -43,6 +43,7 @@ def secret_key_field(help_text: str) -> forms.CharField:
     return forms.CharField(
         required=False,
         strip=True,
+        max_length=255,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
         help_text=help_text,
     )
@@ -150,6 +151,14 @@ class AccountAdmin(BadgesEnabledMixin, admin.ModelAdmin):
 
     templates_relation = ""
 
+    def key_input(self, request: HttpRequest, obj: CredlyOrganization | AccredibleAPIConfig | None) -> tuple[str, ...]:
+        """The key's password input, for those who may change the account only.
+
+        Django shows every field of a view-only page as text, and the model holds the decrypted
+        key: without this, a view-only user would read it. Nobody else sees more than ``key_source``.
+        """
+        return ("api_key",) if self.has_change_permission(request, obj) or obj is None else ()
+
     def owns_active_templates(self, account: CredlyOrganization | AccredibleAPIConfig) -> bool:
         return getattr(account, self.templates_relation).filter(is_active=True).exists()
 
@@ -187,10 +196,10 @@ class CredlyOrganizationAdmin(AccountAdmin):
 
     def get_fields(self, request: HttpRequest, obj: CredlyOrganization | None = None) -> tuple[str, ...]:
         if obj is None:
-            return ("uuid", "api_key")
+            return ("uuid", *self.key_input(request, obj))
         if obj.is_preconfigured:
             return ("uuid", "name", "key_source", "key_expires")
-        return ("uuid", "name", "key_source", "key_expires", "api_key")
+        return ("uuid", "name", "key_source", "key_expires", *self.key_input(request, obj))
 
     def get_readonly_fields(self, request: HttpRequest, obj: CredlyOrganization | None = None) -> tuple[str, ...]:
         return () if obj is None else ("uuid", "name", "key_source", "key_expires")
@@ -255,7 +264,8 @@ class AccredibleAPIConfigAdmin(AccountAdmin):
     actions = (guarded_delete_action(Q(groups__is_active=True), OWNS_ACTIVE_TEMPLATES), "sync_groups")
 
     def get_fields(self, request: HttpRequest, obj: AccredibleAPIConfig | None = None) -> tuple[str, ...]:
-        return ("name", "api_key") if obj is None else ("name", "key_source", "api_key")
+        fields = ("name",) if obj is None else ("name", "key_source")
+        return (*fields, *self.key_input(request, obj))
 
     def get_readonly_fields(self, request: HttpRequest, obj: AccredibleAPIConfig | None = None) -> tuple[str, ...]:
         return () if obj is None else ("key_source",)

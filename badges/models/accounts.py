@@ -7,6 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from badges.conf import preconfigured_credly_keys
+from badges.encryption import EncryptedTextField
 from credentials_project.credentials.models import TimeStampedModel
 
 CREDLY_KEY_LIFETIME = timedelta(days=180)
@@ -19,8 +20,8 @@ class CredlyOrganization(TimeStampedModel):
     """A Credly organization; its key comes from the admin or from ``BADGES_CONFIG``."""
 
     uuid = models.UUIDField(unique=True, help_text="The organization's ID at Credly.")
-    api_key = models.CharField(
-        max_length=255, blank=True, help_text="Authorization token; kept secret, never shown again."
+    api_key = EncryptedTextField(
+        blank=True, help_text="Authorization token; stored encrypted, never shown again."
     )
     name = models.CharField(max_length=255, blank=True, help_text="Filled from Credly.")
     api_key_set_at = models.DateTimeField(
@@ -65,7 +66,7 @@ class AccredibleAPIConfig(TimeStampedModel):
     """An Accredible account, reached with one API key."""
 
     name = models.CharField(max_length=255, help_text="A name for operators; not sent anywhere.")
-    api_key = models.CharField(max_length=255, help_text="API key; kept secret, never shown again.")
+    api_key = EncryptedTextField(help_text="API key; stored encrypted, never shown again.")
 
     class Meta:
         verbose_name = "Accredible API config"

@@ -47,6 +47,14 @@ class CredlyWebhookEvent(models.Model):
     organization = models.ForeignKey(CredlyOrganization, on_delete=models.CASCADE, related_name="webhook_events")
     event_type = models.CharField(max_length=255)
     occurred_at = models.CharField(max_length=64, blank=True, help_text="As Credly sent it.")
+    credly_badge_id = models.UUIDField(
+        null=True, blank=True, db_index=True,
+        help_text="For badge events: the Credly badge whose state this event set (once applied).",
+    )
+    occurred_at_time = models.DateTimeField(
+        null=True, blank=True,
+        help_text="When Credly's own record says the event happened; badge events apply in this order.",
+    )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.RECEIVED, db_index=True)
     error = models.TextField(blank=True)
     attempts = models.PositiveIntegerField(default=0)

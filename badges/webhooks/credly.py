@@ -7,7 +7,12 @@ A Celery task then fetches the event back from Credly with the organization's ke
 only what Credly returned (:mod:`badges.webhooks.credly_events`).
 
 Refused calls store nothing from their body; each one is logged and counted in
-:class:`~badges.models.CredlyWebhookRejection`.
+:class:`~badges.models.CredlyWebhookRejection`. Bodies are refused, never repaired: a body nested
+too deeply to parse, or a stored field (``event_type``, ``occurred_at``) holding a character that
+is not printable (a NUL byte, a control character, a lone UTF-16 surrogate such as ``\ud800``),
+is not from Credly, and no database stores those characters faithfully everywhere (PostgreSQL
+refuses NUL, none can encode a lone surrogate). Changing the text instead would record a notice
+Credly never sent.
 """
 from __future__ import annotations
 
@@ -60,6 +65,8 @@ def parse_notice(body: bytes) -> WebhookNotice:
         data = json.loads(body)
     except (ValueError, UnicodeDecodeError):
         raise InvalidNotice("the body is not JSON") from None
+    except RecursionError:
+        raise InvalidNotice("the body is nested too deeply") from None
     if not isinstance(data, dict):
         raise InvalidNotice("the body is not a JSON object")
     missing = [name for name in REQUIRED_FIELDS if not data.get(name)]
@@ -74,16 +81,22 @@ def parse_notice(body: bytes) -> WebhookNotice:
 
 
 def _uuid_field(data: dict[str, Any], name: str) -> uuid.UUID:
+    """Credly's ids are RFC 4122 UUIDs; MariaDB's UUID column refuses some others (NCS variant) outright."""
     try:
-        return uuid.UUID(str(data[name]))
+        value = uuid.UUID(str(data[name]))
     except ValueError:
         raise InvalidNotice(f"{name} is not a UUID") from None
+    if value.variant != uuid.RFC_4122:
+        raise InvalidNotice(f"{name} is not an RFC 4122 UUID")
+    return value
 
 
 def _text_field(data: dict[str, Any], name: str, max_length: int) -> str:
     value = data[name]
     if not isinstance(value, str) or len(value) > max_length:
         raise InvalidNotice(f"{name} is not a string of at most {max_length} characters")
+    if not value.isprintable():
+        raise InvalidNotice(f"{name} holds a character that is not printable (control, NUL or lone surrogate)")
     return value
 
 

@@ -15,6 +15,10 @@ What each event type does:
   state follows Credly's (``pending``, ``accepted``, ``rejected``, ``revoked``, ``expired``);
   ``badge.deleted`` sets ``revoked``, since the learner no longer holds the badge at Credly.
   The record's award status is not changed: that is the engine's decision, not Credly's.
+  Badge events apply in the order of ``occurred_at`` in Credly's record, not in the order they
+  arrive: an event older than one already applied to the same badge is recorded ``ignored``, so a
+  late delivery never brings back an earlier state. A badge event without a readable
+  ``occurred_at`` cannot be ordered and is ``failed``.
 - anything else is recorded as ``ignored``.
 """
 from __future__ import annotations
@@ -30,6 +34,7 @@ from django.contrib.sites.models import Site
 from django.db import transaction
 from django.db.models import F, Q
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from badges import issuing
 from badges.models import BadgeTemplate, CredlyBadge, CredlyBadgeTemplate, CredlyOrganization, CredlyWebhookEvent
@@ -67,6 +72,7 @@ class Outcome:
 
     status: str
     note: str = ""
+    credly_badge_id: uuid.UUID | None = None
 
 
 @dataclass(frozen=True)
@@ -107,12 +113,15 @@ def _finish(event_pk: int, fetched: dict[str, Any] | None, outcome: Outcome | No
             outcome = _apply_or_refuse(event, fetched)
             if isinstance(fetched.get("event_type"), str):
                 event.event_type = fetched["event_type"][:255]
+            event.occurred_at_time = occurred_at_time(fetched)
         event.status = outcome.status
         event.error = outcome.note
+        event.credly_badge_id = outcome.credly_badge_id
         event.attempts += 1
         event.applied_at = timezone.now()
         event.next_attempt_at = None
-        event.save(update_fields=["status", "error", "attempts", "applied_at", "next_attempt_at", "event_type"])
+        event.save(update_fields=["status", "error", "attempts", "applied_at", "next_attempt_at", "event_type",
+                                  "occurred_at_time", "credly_badge_id"])
     log = logger.warning if outcome.status == Status.FAILED else logger.info
     log("Credly webhook event %s (%s): %s %s", event.event_id, event.event_type, outcome.status, outcome.note)
     return ProcessResult(outcome.status)
@@ -163,7 +172,7 @@ def apply_fetched_event(
     if event_type == TEMPLATE_DELETED_EVENT:
         return archive_template(organization, _part(fetched, "badge_template"))
     if event_type.startswith(BADGE_EVENT_PREFIX):
-        return update_badge_state(organization, event_type, _part(fetched, "badge"))
+        return update_badge_state(organization, event_type, _part(fetched, "badge"), occurred_at_time(fetched))
     return Outcome(Status.IGNORED, f"Event type {event_type} is not applied here.")
 
 
@@ -196,9 +205,16 @@ def archive_template(organization: CredlyOrganization, data: dict[str, Any]) -> 
     return Outcome(Status.APPLIED, f"Template {template_id} deactivated and archived.")
 
 
-def update_badge_state(organization: CredlyOrganization, event_type: str, data: dict[str, Any]) -> Outcome:
-    """Set the provider state of the badge we issued with this Credly id, through the one badge-change path."""
+def update_badge_state(organization: CredlyOrganization, event_type: str, data: dict[str, Any],
+                       occurred: datetime.datetime | None) -> Outcome:
+    """Set the provider state of the badge we issued with this Credly id, through the one badge-change path.
+
+    Unless an event that occurred later was already applied to this badge: the badge row is
+    locked first, so events of one badge applied at the same time are compared one after the other.
+    """
     badge_id = _required_uuid(data, "badge")
+    if occurred is None:
+        raise EventRefused(f"Credly's record of badge {badge_id} has no valid occurred_at, so it cannot be ordered.")
     if event_type == BADGE_DELETED_EVENT:
         state = DELETED_BADGE_STATE
     else:
@@ -216,9 +232,19 @@ def update_badge_state(organization: CredlyOrganization, event_type: str, data: 
     )
     if badge is None:
         return Outcome(Status.IGNORED, f"Badge {badge_id} was not issued here.")
+    newer = (
+        CredlyWebhookEvent.objects
+        .filter(credly_badge_id=badge_id, status=Status.APPLIED, occurred_at_time__gt=occurred)
+        .order_by("-occurred_at_time")
+        .first()
+    )
+    if newer is not None:
+        return Outcome(Status.IGNORED, f"Badge {badge.uuid}: older than event {newer.event_id} (occurred "
+                                       f"{newer.occurred_at_time.isoformat()}), already applied; state stays "
+                                       f"{badge.state}.", badge_id)
     previous = badge.state
     issuing.change_badge(badge, state=state)
-    return Outcome(Status.APPLIED, f"Badge {badge.uuid}: provider state {previous} -> {state}.")
+    return Outcome(Status.APPLIED, f"Badge {badge.uuid}: provider state {previous} -> {state}.", badge_id)
 
 
 def _refuse_foreign_template(organization: CredlyOrganization, template_id: uuid.UUID) -> None:
@@ -239,6 +265,18 @@ def _required_uuid(data: dict[str, Any], what: str) -> uuid.UUID:
     if value is None:
         raise EventRefused(f"Credly's record carries no valid {what} id ({data.get('id')!r}).")
     return value
+
+
+def occurred_at_time(fetched: dict[str, Any]) -> datetime.datetime | None:
+    """``occurred_at`` of Credly's record as an aware datetime (UTC when it names no offset), or None."""
+    value = fetched.get("occurred_at")
+    try:
+        parsed = parse_datetime(value) if isinstance(value, str) else None
+    except ValueError:
+        return None
+    if parsed is not None and timezone.is_naive(parsed):
+        return timezone.make_aware(parsed, datetime.UTC)
+    return parsed
 
 
 def _as_uuid(value: Any) -> uuid.UUID | None:

@@ -260,6 +260,70 @@ class TestBadgeEvents:
         badge.refresh_from_db()
         assert badge.state == "pending"
 
+    def deliver_badge_events(self, credly_org, record_event, serve_event, badge, events):
+        """Record, serve and apply ``(occurred_at, event_type, credly_state)`` events in the given (arrival) order."""
+        applied = []
+        for occurred_at, event_type, credly_state in events:
+            event = record_event(event_type=event_type)
+            serve_event(credly_org.uuid, event.event_id, {
+                **fetched(credly_org.uuid, event.event_id, event_type,
+                          badge={"id": str(badge.external_uuid), "state": credly_state}),
+                "occurred_at": occurred_at,
+            })
+            applied.append(run(event))
+        badge.refresh_from_db()
+        return applied
+
+    def test_late_delivery_of_an_older_event_does_not_overwrite_a_newer_state(
+        self, credly_org, record_event, serve_event, make_credly_template, make_credly_badge,
+    ):
+        badge = make_credly_badge(make_credly_template(), state="pending")
+        revoked, late_accepted = self.deliver_badge_events(credly_org, record_event, serve_event, badge, [
+            ("2026-11-27T12:00:00.000Z", "badge.state.changed", "revoked"),
+            ("2026-11-27T11:00:00.000Z", "badge.state.changed", "accepted"),
+        ])
+        assert badge.state == "revoked"
+        assert revoked.status == "applied"
+        assert late_accepted.status == "ignored"
+        assert f"older than event {revoked.event_id}" in late_accepted.error
+
+    def test_events_delivered_in_any_order_end_in_the_state_of_the_latest(
+        self, credly_org, record_event, serve_event, make_credly_template, make_credly_badge,
+    ):
+        in_time_order = [
+            ("2026-11-27T10:00:00Z", "badge.created", "pending"),
+            ("2026-11-27T10:00:05+00:00", "badge.state.changed", "accepted"),
+            ("2026-11-27T06:00:09-05:00", "badge.state.changed", "revoked"),  # 11:00:09 UTC: the latest
+        ]
+        for arrival in ([2, 0, 1], [1, 2, 0], [2, 1, 0], [0, 1, 2]):
+            badge = make_credly_badge(make_credly_template(), state="pending")
+            events = self.deliver_badge_events(credly_org, record_event, serve_event, badge,
+                                               [in_time_order[i] for i in arrival])
+            assert badge.state == "revoked", f"arrival order {arrival}"
+            assert events[arrival.index(2)].status == "applied"
+
+    def test_equal_occurrence_times_apply_in_arrival_order(
+        self, credly_org, record_event, serve_event, make_credly_template, make_credly_badge,
+    ):
+        badge = make_credly_badge(make_credly_template(), state="pending")
+        events = self.deliver_badge_events(credly_org, record_event, serve_event, badge, [
+            ("2026-11-27T10:00:00Z", "badge.state.changed", "accepted"),
+            ("2026-11-27T10:00:00Z", "badge.state.changed", "rejected"),
+        ])
+        assert [event.status for event in events] == ["applied", "applied"]
+        assert badge.state == "rejected"
+
+    @pytest.mark.parametrize("occurred_at", [None, "", "yesterday", "2026-13-45T10:00:00Z", 1764237600])
+    def test_badge_event_without_a_readable_occurred_at_fails(
+        self, credly_org, record_event, serve_event, make_credly_template, make_credly_badge, occurred_at,
+    ):
+        badge = make_credly_badge(make_credly_template(), state="pending")
+        [event] = self.deliver_badge_events(credly_org, record_event, serve_event, badge, [
+            (occurred_at, "badge.state.changed", "accepted"),
+        ])
+        assert event.status == "failed" and "no valid occurred_at" in event.error
+        assert badge.state == "pending"
+
     def test_badge_event_without_badge_fails(self, credly_org, record_event, serve_event):
         event = record_event(event_type="badge.state.changed")
         serve_event(credly_org.uuid, event.event_id, fetched(credly_org.uuid, event.event_id, "badge.state.changed"))

@@ -98,6 +98,8 @@ def test_missing_field_is_400(client, credly_org, missing):
     [
         ("id", "not-a-uuid", "id is not a UUID"),
         ("organization_id", "12345", "organization_id is not a UUID"),
+        ("id", "7a769820-a9e7-a05e-1169-73716112df0e", "id is not an RFC 4122 UUID"),
+        ("organization_id", "7a769820-a9e7-a05e-1169-73716112df0e", "organization_id is not an RFC 4122 UUID"),
         ("event_type", {"nested": 1}, "event_type is not a string"),
         ("occurred_at", "x" * 65, "occurred_at is not a string"),
     ],
@@ -195,3 +197,22 @@ def test_without_a_secret_no_token_is_needed_and_a_token_is_ignored(client, cred
     assert post_notice(client, notice(credly_org.uuid)).status_code == 200
     assert post_notice(client, notice(credly_org.uuid), query="?token=anything").status_code == 200
     assert CredlyWebhookEvent.objects.count() == 2
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        pytest.param(lambda org: b"[" * 2000 + b"]" * 2000, "nested too deeply", id="deep-nesting"),
+        pytest.param(lambda org: json.dumps(notice(org, event_type="badge.\ud800")).encode(),
+                     "event_type holds a character that is not printable", id="lone-surrogate"),
+        pytest.param(lambda org: json.dumps(notice(org, occurred_at="2026-11-27\u0000")).encode(),
+                     "occurred_at holds a character that is not printable", id="nul-byte"),
+    ],
+)
+def test_bodies_no_database_stores_faithfully_are_400_and_store_nothing(client, credly_org, queued, body, message):
+    response = post_notice(client, body(credly_org.uuid))
+    assert response.status_code == 400
+    assert message in response.json()["error"]
+    assert CredlyWebhookEvent.objects.count() == 0
+    assert rejections() == {"malformed": 1}
+    assert queued == []
