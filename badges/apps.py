@@ -11,9 +11,10 @@ class BadgesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from badges.conf import badges_enabled, check_badges_config
+        from badges.conf import badges_enabled, check_badges_config, check_credly_webhook_secret
 
         checks.register(check_badges_config, checks.Tags.compatibility)
+        checks.register(check_credly_webhook_secret, checks.Tags.security)
         if badges_enabled():
             from badges.receivers import connect_receivers
             from badges.signals import flush_event_bus_producer

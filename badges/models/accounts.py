@@ -7,7 +7,7 @@ from django.db import models
 from django.utils import timezone
 
 from badges.conf import preconfigured_credly_keys
-from credentials_project.credentials.models import TimeStampedModel
+from badges.host import TimeStampedModel
 
 CREDLY_KEY_LIFETIME = timedelta(days=180)
 """Credly authorization tokens expire this long after they are created."""

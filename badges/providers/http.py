@@ -25,9 +25,9 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
-from django.conf import settings
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
+from badges.conf import badges_settings
 from badges.providers.base import (
     OutcomeUnknownError,
     PermanentProviderError,
@@ -56,7 +56,7 @@ class RetryPolicy:
     @classmethod
     def from_settings(cls) -> RetryPolicy:
         """Defaults, overridden by the optional ``BADGES_PROVIDER_HTTP`` setting (a dict of these fields)."""
-        return cls(**getattr(settings, "BADGES_PROVIDER_HTTP", {}))
+        return cls(**badges_settings.PROVIDER_HTTP)
 
     def delay(self, attempt: int) -> float:
         """Exponential backoff with jitter before try ``attempt + 1`` (``attempt`` counts from 1)."""

@@ -12,7 +12,7 @@ from django.utils import timezone
 from badges import issuing
 from badges.models import CredlyBadge
 from badges.providers.base import PermanentProviderError, TransientProviderError
-from badges.tasks.issuing import run_sweep
+from badges.tasks.sweep import run_sweep
 from credentials_project.credentials.models import UserCredential
 from tests.engine.conftest import COURSE_A, COURSE_B, learner, send_grade
 
