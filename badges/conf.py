@@ -154,7 +154,7 @@ SETTINGS = (
 
 
 class BadgesSettings:
-    """``badges_settings.X`` is ``settings.BADGES_X`` when the host sets it, else the default.
+    """``badges_settings.ENABLED`` is ``settings.BADGES_ENABLED`` when the host sets it, else the default.
 
     Values are cached per process and forgotten on ``setting_changed`` (``override_settings``).
     """
