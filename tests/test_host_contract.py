@@ -69,3 +69,15 @@ def test_loading_every_badges_module_on_another_host_runs_no_demo_host_code():
                             timeout=120, check=False)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split("\n")[:2] == ["[]", "althost"]
+
+
+def test_a_host_model_missing_a_contract_field_is_named_by_the_checks(monkeypatch):
+    monkeypatch.setitem(host.REQUIRED_FIELDS, "BADGES_HOST_USER_CREDENTIAL_MODEL",
+                        (lambda: host.UserCredential, ("username", "awarded_on")))
+    errors = host.check_host_contract()
+    assert [e.id for e in errors] == ["badges.E020"]
+    assert "has no field 'awarded_on'" in errors[0].msg and "BADGES_HOST_USER_CREDENTIAL_MODEL" in errors[0].msg
+
+
+def test_the_hosts_models_fulfil_the_contract():
+    assert host.check_host_contract() == []

@@ -1,7 +1,7 @@
 """Settings of the second test host: SQLite, eager Celery, no event bus; only what the app needs."""
 from pathlib import Path
 
-SECRET_KEY = "althost-test-key"  # noqa: S105 - a test host
+SECRET_KEY = "althost-test-key"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 INSTALLED_APPS = [
     "django.contrib.admin",
