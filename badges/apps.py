@@ -13,10 +13,12 @@ class BadgesConfig(AppConfig):
     def ready(self) -> None:
         from badges.conf import badges_enabled, check_badges_config, check_credly_webhook_secret
         from badges.host import check_host_contract
+        from badges.providers.http import check_retry_policy
 
         checks.register(check_badges_config, checks.Tags.compatibility)
         checks.register(check_credly_webhook_secret, checks.Tags.security)
         checks.register(check_host_contract, checks.Tags.models)
+        checks.register(check_retry_policy, checks.Tags.compatibility)
         if badges_enabled():
             from badges.receivers import connect_receivers
             from badges.signals import flush_event_bus_producer

@@ -115,15 +115,6 @@ def _model_path(value: Any) -> str | None:
     return None
 
 
-def _provider_http(value: Any) -> str | None:
-    from badges.providers.http import RetryPolicy
-
-    known = {field.name for field in dataclasses.fields(RetryPolicy)}
-    if not isinstance(value, dict) or not set(value) <= known:
-        return f"must be a dict with keys among {sorted(known)}, got {value!r}."
-    return next((f"[{key!r}] {error}" for key, item in value.items() if (error := _number(0)(item))), None)
-
-
 @dataclasses.dataclass(frozen=True)
 class Setting:
     """One ``BADGES_*`` setting: its name, its default and what a valid value is (``None``: valid)."""
@@ -145,7 +136,7 @@ SETTINGS = (
     Setting("BADGES_SWEEP_GRACE_SECONDS", 300, _number(0)),
     Setting("BADGES_SCHEDULED_SYNC_HOURS", 0, _number(0)),
     Setting("BADGES_RECEIVER_DB_RETRY_SECONDS", 240, _number(0)),
-    Setting("BADGES_PROVIDER_HTTP", {}, _provider_http),
+    Setting("BADGES_PROVIDER_HTTP", {}, _of_type(dict)),  # its keys: badges.providers.http.check_retry_policy
     Setting("BADGES_HOST_TIMESTAMPED_MODEL", "django_extensions.db.models.TimeStampedModel", _model_path),
     Setting("BADGES_HOST_ABSTRACT_CREDENTIAL_MODEL", "credentials.apps.credentials.models.AbstractCredential",
             _model_path),

@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 
 from badges.conf import COURSE_PASSING_STATUS_UPDATED, check_badges_config
+from badges.providers.http import check_retry_policy
 from badges.receivers import connect_receivers
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -73,8 +74,7 @@ def test_events_given_as_one_string_are_refused_not_read_letter_by_letter(caplog
         ("BADGES_RECEIVER_DB_RETRY_SECONDS", True, "must be a number"),
         ("BADGES_ENABLED", "yes", "must be a bool"),
         ("BADGES_CREDLY_WEBHOOK_SECRET", None, "must be a str"),
-        ("BADGES_PROVIDER_HTTP", {"retries": 3}, "keys among"),
-        ("BADGES_PROVIDER_HTTP", {"attempts": -1}, "['attempts'] must be >= 0"),
+        ("BADGES_PROVIDER_HTTP", [], "must be a dict"),
         ("BADGES_HOST_USER_CREDENTIAL_MODEL", "nowhere.models.UserCredential", "cannot import"),
         ("BADGES_HOST_TIMESTAMPED_MODEL", "badges.conf.Setting", "is not a Django model class"),
     ],
@@ -85,7 +85,17 @@ def test_out_of_range_settings_are_refused_by_the_checks(name, value, fragment):
     assert any(msg.startswith(name) and fragment in msg for msg in errors), errors
 
 
+@pytest.mark.parametrize(
+    ("value", "fragment"),
+    [({"retries": 3}, "unknown key 'retries'"), ({"attempts": -1}, "['attempts'] must be a number >= 0, got -1")],
+)
+def test_provider_http_overrides_name_retry_policy_fields(value, fragment):
+    with override_settings(BADGES_PROVIDER_HTTP=value):
+        errors = [e.msg for e in check_retry_policy()]
+    assert any(msg.startswith("BADGES_PROVIDER_HTTP") and fragment in msg for msg in errors), errors
+
+
 def test_valid_settings_pass():
     with override_settings(BADGES_ISSUE_RETRY_HOURS=0, BADGES_SWEEP_INTERVAL_SECONDS=0.5,
                            BADGES_PROVIDER_HTTP={"attempts": 1, "read_timeout": 2.5}):
-        assert check_badges_config() == []
+        assert check_badges_config() == [] and check_retry_policy() == []
