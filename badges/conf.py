@@ -92,9 +92,11 @@ def _number(minimum: float, *, inclusive: bool = True) -> Callable[[Any], str | 
 
 
 def _of_type(kind: type) -> Callable[[Any], str | None]:
+    """A validator for the type only; the message leaves the value out, as it may hold a key."""
+
     def validate(value: Any) -> str | None:
         if not isinstance(value, kind):
-            return f"must be a {kind.__name__}, got {type(value).__name__} {value!r}."
+            return f"must be a {kind.__name__}, got {type(value).__name__}."
         return None
 
     return validate
@@ -191,7 +193,7 @@ def badges_config() -> dict[str, Any]:
     """The operator's ``BADGES_CONFIG`` merged over the defaults; anything but a dict is refused."""
     overrides = badges_settings.CONFIG
     if not isinstance(overrides, dict):
-        raise ImproperlyConfigured(f"BADGES_CONFIG must be a dict, got {type(overrides).__name__} {overrides!r}.")
+        raise ImproperlyConfigured(f"BADGES_CONFIG must be a dict, got {type(overrides).__name__}.")
     return _merge(DEFAULTS, overrides)
 
 

@@ -28,6 +28,7 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
@@ -77,7 +78,7 @@ class Learner:
         return UserData(id=self.lms_user_id, is_active=self.is_active,
                         pii=UserPersonalData(username=self.username, email=self.email, name=self.full_name))
 
-    def new_user(self) -> Any:
+    def new_user(self) -> AbstractBaseUser:
         user = host.user_model()(username=self.username, email=self.email, full_name=self.full_name,
                     lms_user_id=self.lms_user_id, is_active=self.is_active)
         user.set_unusable_password()

@@ -21,11 +21,12 @@ def env_bool(name: str, default: bool) -> bool:
 
 
 def env_json(name: str):
-    """The JSON value of an environment variable; invalid JSON is refused naming the variable."""
+    """The JSON value of an environment variable; invalid JSON is refused naming the variable (and
+    only where it breaks: the value may hold API keys)."""
     try:
         return json.loads(os.environ[name])
     except json.JSONDecodeError as exc:
-        raise ImproperlyConfigured(f"{name} is not valid JSON ({exc}): {os.environ[name]!r}") from exc
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}") from exc
 
 
 def env_number(name: str) -> float:

@@ -28,10 +28,12 @@ def demo_host(code: str, **env: str) -> subprocess.CompletedProcess:
 CHECK = "import django; django.setup(); from django.core.management import call_command; call_command('check')"
 
 
-def test_invalid_json_in_badges_config_names_the_setting():
-    result = demo_host(CHECK, BADGES_CONFIG='{"events": [')
+def test_invalid_json_in_badges_config_names_the_setting_and_not_its_keys():
+    config = '{"credly": {"ORGANIZATIONS": {"a1b2c3d4-0000-4000-8000-000000000001": "credly-key-in-env"}}'
+    result = demo_host(CHECK, BADGES_CONFIG=config)
     assert result.returncode != 0
-    assert "ImproperlyConfigured: BADGES_CONFIG is not valid JSON" in result.stderr
+    assert "ImproperlyConfigured: BADGES_CONFIG is not valid JSON: Expecting" in result.stderr
+    assert "credly-key-in-env" not in result.stderr
 
 
 def test_badges_config_null_is_an_error_not_the_defaults():
@@ -73,7 +75,7 @@ def test_events_given_as_one_string_are_refused_not_read_letter_by_letter(caplog
         ("BADGES_SCHEDULED_SYNC_HOURS", -24, "must be >= 0"),
         ("BADGES_RECEIVER_DB_RETRY_SECONDS", True, "must be a number"),
         ("BADGES_ENABLED", "yes", "must be a bool"),
-        ("BADGES_CREDLY_WEBHOOK_SECRET", None, "must be a str"),
+        ("BADGES_CREDLY_WEBHOOK_SECRET", b"bytes-secret", "must be a str, got bytes."),
         ("BADGES_PROVIDER_HTTP", [], "must be a dict"),
         ("BADGES_HOST_USER_CREDENTIAL_MODEL", "nowhere.models.UserCredential", "cannot import"),
         ("BADGES_HOST_TIMESTAMPED_MODEL", "badges.conf.Setting", "is not a Django model class"),
