@@ -11,12 +11,17 @@ class BadgesConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from badges.conf import badges_enabled, check_badges_config
+        from badges.conf import badges_enabled, check_badges_config, check_credly_webhook_secret
         from badges.encryption import check_encryption_keys, check_encryption_keys_deploy
+        from badges.host import check_host_contract
+        from badges.providers.http import check_retry_policy
 
         checks.register(check_badges_config, checks.Tags.compatibility)
+        checks.register(check_credly_webhook_secret, checks.Tags.security)
         checks.register(check_encryption_keys, checks.Tags.security)
         checks.register(check_encryption_keys_deploy, checks.Tags.security, deploy=True)
+        checks.register(check_host_contract, checks.Tags.models)
+        checks.register(check_retry_policy, checks.Tags.compatibility)
         if badges_enabled():
             from badges.receivers import connect_receivers
             from badges.signals import flush_event_bus_producer

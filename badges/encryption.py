@@ -26,6 +26,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.db import models
 from django.utils.crypto import salted_hmac
 
+from badges.conf import badges_settings
+
 SETTING = "BADGES_FIELD_ENCRYPTION_KEYS"
 DERIVATION_SALT = "badges.encryption.api-keys"
 
@@ -41,16 +43,14 @@ def _derived_key(secret: str | bytes) -> bytes:
 
 def configured_keys() -> list[bytes]:
     """The Fernet keys in use, the one that encrypts first: the configured keys, then the derived ones."""
-    configured = getattr(settings, SETTING, None) or []
-    if isinstance(configured, str | bytes):
-        configured = [configured]
+    configured = badges_settings.FIELD_ENCRYPTION_KEYS
     secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
     return [*(key.encode() if isinstance(key, str) else key for key in configured),
             *(_derived_key(secret) for secret in secrets)]
 
 
 def uses_derived_keys() -> bool:
-    return not getattr(settings, SETTING, None)
+    return not badges_settings.FIELD_ENCRYPTION_KEYS
 
 
 def _fernet() -> MultiFernet:

@@ -28,20 +28,19 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
-from django.conf import settings
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
 from django.db.models import F, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
 from openedx_events.learning.data import BadgeTemplateData, UserData, UserPersonalData
 
-from badges import issuing, signals
+from badges import host, issuing, signals
+from badges.conf import badges_settings
 from badges.events import event_payload, event_signal, find_user_data, unstorable_text
-from badges.models import BadgeProgress, Fulfillment, ReceivedEvent
+from badges.models import BadgeProgress, BadgeState, Fulfillment, ReceivedEvent
 from badges.rulebook import current_rulebook
 from badges.rules import EventMatches, ProgressChange, Rulebook, TemplateSpec, match_event, plan_progress
 from badges.tasks.issuing import enqueue_sync
-from credentials_project.core.models import User
-from credentials_project.credentials.models import UserCredential
 
 logger = logging.getLogger(__name__)
 
@@ -89,15 +88,15 @@ class Learner:
         if where:
             return f"the learner's {where} holds a NUL character or a lone surrogate"
         for name in ("username", "email", "full_name"):
-            limit = User._meta.get_field(name).max_length
+            limit = host.user_model()._meta.get_field(name).max_length
             if len(getattr(self, name)) > limit:
                 return f"the learner's {name} is longer than {limit} characters"
         if self.lms_user_id is not None and not 0 <= self.lms_user_id <= LMS_USER_ID_MAX:
             return f"the learner's LMS user id {self.lms_user_id} is out of range"
         return None
 
-    def new_user(self) -> User:
-        user = User(username=self.username, email=self.email, full_name=self.full_name,
+    def new_user(self) -> AbstractBaseUser:
+        user = host.user_model()(username=self.username, email=self.email, full_name=self.full_name,
                     lms_user_id=self.lms_user_id, is_active=self.is_active)
         user.set_unusable_password()
         return user
@@ -370,16 +369,16 @@ def _award_and_revoke(learner: Learner, rulebook: Rulebook, changes: list[Progre
     comes back only through the admin's explicit re-award.
     """
     to_award = [c for c in changes if c.may_award and c.template_id not in badges]
-    awarded_before = {t for t, (_badge_id, status) in badges.items() if status == UserCredential.Status.AWARDED}
+    awarded_before = {t for t, (_badge_id, status) in badges.items() if status == host.AWARDED}
     to_revoke = [c for c in changes if c.may_revoke and c.template_id in awarded_before]
     awarded, revoked = [], []
     if to_award:
-        User.objects.bulk_create([learner.new_user()], ignore_conflicts=True)
+        host.user_model().objects.bulk_create([learner.new_user()], ignore_conflicts=True)
     for change in to_award:
         template = rulebook.templates[change.template_id]
         badge = issuing.KINDS[template.origin].badge_model.objects.create(
             credential_content_type_id=template.content_type_id, credential_id=template.id,
-            username=learner.username, status=UserCredential.Status.AWARDED, state="created",
+            username=learner.username, status=host.AWARDED, state=BadgeState.CREATED,
             sync_started_at=timezone.now(),
         )
         awarded.append(BadgeChange(template.origin, str(badge.uuid), template, learner))
@@ -387,14 +386,14 @@ def _award_and_revoke(learner: Learner, rulebook: Rulebook, changes: list[Progre
         template = rulebook.templates[change.template_id]
         badge = issuing.KINDS[template.origin].badge_model.objects.select_for_update().get(
             pk=badges[change.template_id][0])
-        issuing.change_badge(badge, status=UserCredential.Status.REVOKED, start_sync=True)
+        issuing.change_badge(badge, status=host.REVOKED, start_sync=True)
         revoked.append(BadgeChange(template.origin, str(badge.uuid), template, learner))
     return awarded, revoked
 
 
 def _badge_credentials(username: str) -> QuerySet:
     """The learner's badge records (base credential rows) of either provider."""
-    return UserCredential.objects.filter(
+    return host.UserCredential.objects.filter(
         username=username,
         credential_content_type_id__in=[kind.template_content_type_id() for kind in issuing.KINDS.values()],
     )
@@ -419,7 +418,7 @@ def _after_commit(awarded: list[BadgeChange], revoked: list[BadgeChange]) -> Non
 # --- The sweep's part: events left unfinished, and pruning of remembered event ids --------------
 
 def dedup_window() -> datetime.timedelta:
-    return datetime.timedelta(days=getattr(settings, "BADGES_EVENT_DEDUP_DAYS", 30))
+    return datetime.timedelta(days=badges_settings.EVENT_DEDUP_DAYS)
 
 
 def finish_pending_events(limit: int = 500) -> int:

@@ -15,7 +15,6 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import OuterRef, Q, QuerySet, Subquery
@@ -23,9 +22,12 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from openedx_events.learning.data import BadgeData, BadgeTemplateData, UserData, UserPersonalData
 
+from badges import host
+from badges.conf import badges_settings
 from badges.models import (
     AccredibleBadge,
     AccredibleGroup,
+    BadgeState,
     BadgeTemplate,
     CredlyBadge,
     CredlyBadgeTemplate,
@@ -39,7 +41,6 @@ from badges.providers.base import (
     TransientProviderError,
 )
 from badges.providers.registry import provider_for_template, template_external_id
-from credentials_project.core.models import User
 
 logger = logging.getLogger(__name__)
 
@@ -69,17 +70,16 @@ class BadgeKind:
 
 KINDS: dict[str, BadgeKind] = {
     Origin.CREDLY: BadgeKind(Origin.CREDLY, CredlyBadge, CredlyBadgeTemplate, "external_uuid",
-                             CredlyBadge.State.REVOKED),
+                             BadgeState.REVOKED),
     Origin.ACCREDIBLE: BadgeKind(Origin.ACCREDIBLE, AccredibleBadge, AccredibleGroup, "external_id",
-                                 AccredibleBadge.State.EXPIRED),
+                                 BadgeState.EXPIRED),
 }
 
 #: States in which the provider has not (yet) confirmed what the record says.
-WAITING_STATES = ("created", "no_response")
+WAITING_STATES = (BadgeState.CREATED, BadgeState.NO_RESPONSE)
 #: Provider states of a badge that no longer counts (revoked, rejected by the learner, expired): such
 #: a badge found at the provider is never adopted as the one being issued.
-ENDED_STATES = frozenset({CredlyBadge.State.REVOKED, CredlyBadge.State.REJECTED, CredlyBadge.State.EXPIRED,
-                          AccredibleBadge.State.EXPIRED})
+ENDED_STATES = frozenset({BadgeState.REVOKED, BadgeState.REJECTED, BadgeState.EXPIRED})
 
 
 def kind_of(badge: AnyBadge) -> BadgeKind:
@@ -87,17 +87,17 @@ def kind_of(badge: AnyBadge) -> BadgeKind:
 
 
 def retry_horizon() -> datetime.timedelta:
-    return datetime.timedelta(hours=getattr(settings, "BADGES_ISSUE_RETRY_HOURS", 72))
+    return datetime.timedelta(hours=badges_settings.ISSUE_RETRY_HOURS)
 
 
 def sweep_grace() -> datetime.timedelta:
     """How long the sweep leaves fresh work (events, badges, webhook events) to its own task."""
-    return datetime.timedelta(seconds=getattr(settings, "BADGES_SWEEP_GRACE_SECONDS", 300))
+    return datetime.timedelta(seconds=badges_settings.SWEEP_GRACE_SECONDS)
 
 
 def retry_delay(attempts: int, retry_after: float | None = None) -> float:
     """Seconds before the next provider attempt: doubling from a minute up to an hour (or Retry-After)."""
-    first = getattr(settings, "BADGES_ISSUE_RETRY_FIRST_DELAY_SECONDS", 60)
+    first = badges_settings.ISSUE_RETRY_FIRST_DELAY_SECONDS
     delay = min(first * 2 ** max(attempts - 1, 0), MAX_RETRY_DELAY)
     return max(delay, retry_after or 0)
 
@@ -165,9 +165,9 @@ def next_action(badge: AnyBadge) -> Action:
     """
     kind = kind_of(badge)
     issued = kind.external_id(badge) is not None
-    if badge.status == CredlyBadge.Status.AWARDED:
+    if badge.status == host.AWARDED:
         return Action.ISSUE if not issued and badge.state in WAITING_STATES else Action.NONE
-    if badge.state in (kind.revoked_state, "error"):
+    if badge.state in (kind.revoked_state, BadgeState.ERROR):
         return Action.NONE
     return Action.REVOKE if issued or badge.issue_attempts else Action.FORGET
 
@@ -183,7 +183,7 @@ RECIPIENT_FIELDS = ("email", "first_name", "last_name", "full_name", "lms_user_i
 
 def _locked_badge(kind: BadgeKind, badge_uuid: str) -> AnyBadge | None:
     """The badge row, locked until commit, with its learner's fields read in the same query."""
-    user = User.objects.filter(username=OuterRef("username"))
+    user = host.user_model().objects.filter(username=OuterRef("username"))
     fields = {f"recipient_{name}": Subquery(user.values(name)[:1]) for name in RECIPIENT_FIELDS}
     return kind.badge_model.objects.select_for_update().annotate(**fields).filter(uuid=badge_uuid).first()
 
@@ -221,17 +221,17 @@ def sync_with_provider(origin: str, badge_uuid: str) -> SyncResult:
             return SyncResult(action, _after_transient_failure(badge, exc))
         except PermanentProviderError as exc:
             logger.warning("Provider refused %s of badge %s: %s", action.value, badge.uuid, exc)
-            change_badge(badge, state="error", provider_error=str(exc), attempted=True)
+            change_badge(badge, state=BadgeState.ERROR, provider_error=str(exc), attempted=True)
             return SyncResult(action)
         if remote is None and action is Action.REVOKE:
             change_badge(badge, state=kind.revoked_state, provider_error="", attempted=True)
             logger.info("Badge %s: not found at %s, so nothing to revoke there.", badge.uuid, origin)
             return SyncResult(Action.FORGET)
         if remote is None:
-            change_badge(badge, state="error", attempted=True, provider_error=(
+            change_badge(badge, state=BadgeState.ERROR, attempted=True, provider_error=(
                 "The provider reports that the learner already has this badge, but did not return it."))
             return SyncResult(action)
-        state = remote.state if remote.state in kind.badge_model.State.values else _default_state(action, kind)
+        state = remote.state if remote.state in kind.badge_model.STATES else _default_state(action, kind)
         if action is Action.REVOKE:
             state = kind.revoked_state
         change_badge(badge, state=state, external_id=remote.external_id, provider_error="", attempted=True)
@@ -240,7 +240,7 @@ def sync_with_provider(origin: str, badge_uuid: str) -> SyncResult:
 
 
 def _default_state(action: Action, kind: BadgeKind) -> str:
-    return kind.revoked_state if action is Action.REVOKE else "accepted"
+    return kind.revoked_state if action is Action.REVOKE else BadgeState.ACCEPTED
 
 
 def _call_provider(action: Action, badge: AnyBadge, template: BadgeTemplate) -> RemoteBadge | None:
@@ -294,12 +294,12 @@ def _after_transient_failure(badge: AnyBadge, exc: TransientProviderError) -> fl
     """
     started = badge.sync_started_at or badge.created
     if timezone.now() - started > retry_horizon():
-        change_badge(badge, state="error", attempted=True,
+        change_badge(badge, state=BadgeState.ERROR, attempted=True,
                      provider_error=f"Gave up after {badge.issue_attempts + 1} attempts: {exc}")
         logger.warning("Badge %s: giving up on the provider after the retry horizon: %s", badge.uuid, exc)
         return None
     delay = retry_delay(badge.issue_attempts + 1, exc.retry_after)
-    change_badge(badge, state="no_response", provider_error=str(exc), attempted=True,
+    change_badge(badge, state=BadgeState.NO_RESPONSE, provider_error=str(exc), attempted=True,
                  retry_at=timezone.now() + datetime.timedelta(seconds=delay))
     logger.info("Badge %s: provider unavailable (%s); next attempt in %.0f s.", badge.uuid, exc, delay)
     return delay
@@ -307,10 +307,10 @@ def _after_transient_failure(badge: AnyBadge, exc: TransientProviderError) -> fl
 
 def retryable_badges(kind: BadgeKind) -> QuerySet:
     """Records the provider does not yet reflect, including ``error`` ones (an operator asked)."""
-    awaiting_issue = Q(status=CredlyBadge.Status.AWARDED, **{f"{kind.external_id_field}__isnull": True})
-    awaiting_revoke = Q(status=CredlyBadge.Status.REVOKED) & ~Q(state=kind.revoked_state)
+    awaiting_issue = Q(status=host.AWARDED, **{f"{kind.external_id_field}__isnull": True})
+    awaiting_revoke = Q(status=host.REVOKED) & ~Q(state=kind.revoked_state)
     return kind.badge_model.objects.filter(
-        (awaiting_issue & Q(state__in=(*WAITING_STATES, "error"))) | awaiting_revoke
+        (awaiting_issue & Q(state__in=(*WAITING_STATES, BadgeState.ERROR))) | awaiting_revoke
     )
 
 
@@ -327,7 +327,7 @@ def due_badges() -> list[tuple[str, str]]:
     task_lost = Q(next_attempt_at__isnull=True, cycle_started__lte=now - sweep_grace())
     due = []
     for origin, kind in KINDS.items():
-        waiting = (retryable_badges(kind).exclude(state="error")
+        waiting = (retryable_badges(kind).exclude(state=BadgeState.ERROR)
                    .annotate(cycle_started=Coalesce("sync_started_at", "modified"))
                    .filter(scheduled_and_due | task_lost))
         due += [(origin, str(badge_uuid)) for badge_uuid in waiting.values_list("uuid", flat=True)]
@@ -343,8 +343,8 @@ def prepare_retry(badge: AnyBadge) -> bool:
     kind = kind_of(badge)
     if not retryable_badges(kind).filter(pk=badge.pk).exists():
         return False
-    if badge.state == "error":
-        change_badge(badge, state="created", provider_error="", start_sync=True)
+    if badge.state == BadgeState.ERROR:
+        change_badge(badge, state=BadgeState.CREATED, provider_error="", start_sync=True)
     else:
         change_badge(badge, start_sync=True)
     return True
@@ -355,9 +355,9 @@ def reaward(badge: AnyBadge) -> bool:
 
     A new cycle with no attempts: the old badge at the provider is revoked and is not looked up.
     """
-    if badge.status != CredlyBadge.Status.REVOKED:
+    if badge.status != host.REVOKED:
         return False
-    change_badge(badge, status=CredlyBadge.Status.AWARDED, state="created", provider_error="",
+    change_badge(badge, status=host.AWARDED, state=BadgeState.CREATED, provider_error="",
                  clear_external_id=True, start_sync=True, reset_attempts=True)
     return True
 
@@ -369,7 +369,7 @@ def badge_data(badge_uuid: str, user: UserData, template: BadgeTemplateData) -> 
 def badge_data_of(badge: AnyBadge) -> BadgeData:
     """The public event payload of a stored badge record (admin paths; the engine builds it without queries)."""
     template = BadgeTemplate.objects.get(pk=badge.credential_id)
-    user = User.objects.filter(username=badge.username).first()
+    user = host.user_model().objects.filter(username=badge.username).first()
     user_data = UserData(
         id=user.lms_user_id if user and user.lms_user_id is not None else 0,
         is_active=user.is_active if user else True,

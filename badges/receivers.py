@@ -5,12 +5,11 @@ import logging
 import time
 from typing import Any
 
-from django.conf import settings
 from django.db import InterfaceError, OperationalError, close_old_connections
 from openedx_events.tooling import OpenEdxPublicSignal
 
 from badges import engine
-from badges.conf import configured_event_types
+from badges.conf import badges_settings, configured_event_types
 from badges.events import event_signal
 
 logger = logging.getLogger(__name__)
@@ -24,7 +23,7 @@ def receive_event(sender: Any, signal: OpenEdxPublicSignal, **kwargs: Any) -> No
     backing off, for up to ``BADGES_RECEIVER_DB_RETRY_SECONDS``. Consumption pauses meanwhile and
     the events stay on the bus. Processing is idempotent, so trying again is always safe.
     """
-    deadline = time.monotonic() + getattr(settings, "BADGES_RECEIVER_DB_RETRY_SECONDS", 240)
+    deadline = time.monotonic() + badges_settings.RECEIVER_DB_RETRY_SECONDS
     delay = 0.5
     while True:
         try:

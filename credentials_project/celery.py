@@ -7,8 +7,11 @@ import os
 
 from celery import Celery
 
+from badges.schedule import install_beat_schedule
+
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "credentials_project.settings")
 
 app = Celery("credentials_project")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+install_beat_schedule(app)

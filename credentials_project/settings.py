@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
@@ -17,6 +18,23 @@ def env_bool(name: str, default: bool) -> bool:
     if value is None:
         return default
     return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def env_json(name: str):
+    """The JSON value of an environment variable; invalid JSON is refused naming the variable (and
+    only where it breaks: the value may hold API keys)."""
+    try:
+        return json.loads(os.environ[name])
+    except json.JSONDecodeError as exc:
+        raise ImproperlyConfigured(f"{name} is not valid JSON: {exc}") from exc
+
+
+def env_number(name: str) -> float:
+    value = os.environ[name]
+    try:
+        return float(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be a number, got {value!r}.") from None
 
 
 SECRET_KEY = os.environ.get("SECRET_KEY", "insecure-development-key-change-me")
@@ -68,7 +86,8 @@ TEMPLATES = [
 # --- Database -------------------------------------------------------------------------------
 DATABASES = {
     "default": dj_database_url.parse(
-        os.environ.get("DATABASE_URL", f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}"),
+        # An empty DATABASE_URL means the embedded default, like an unset one.
+        os.environ.get("DATABASE_URL", "").strip() or f"sqlite:///{BASE_DIR / 'var' / 'db.sqlite3'}",
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
     )
 }
@@ -118,47 +137,39 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_RESULT_BACKEND = None
 CELERY_TASK_IGNORE_RESULT = True
-CELERY_BEAT_SCHEDULE: dict = {}
 
-# --- Badges ---------------------------------------------------------------------------------
+# --- Badges (every BADGES_* setting, its default and effect: docs/settings.rst) ---------------
+# The host contract (docs/host-contract.rst): this host's own base models instead of Open edX
+# Credentials' ones, which are the app's defaults.
+BADGES_HOST_TIMESTAMPED_MODEL = "credentials_project.credentials.models.TimeStampedModel"
+BADGES_HOST_ABSTRACT_CREDENTIAL_MODEL = "credentials_project.credentials.models.AbstractCredential"
+BADGES_HOST_USER_CREDENTIAL_MODEL = "credentials_project.credentials.models.UserCredential"
 BADGES_ENABLED = env_bool("BADGES_ENABLED", True)
-BADGES_CONFIG = json.loads(os.environ["BADGES_CONFIG"]) if os.environ.get("BADGES_CONFIG") else {}
-# Optional second gate on the Credly webhook: when set, Credly must call
-# /badges/credly/webhook/?token=<this value> (see docs/webhooks.rst). Empty: no token required.
-BADGES_CREDLY_WEBHOOK_SECRET = os.environ.get("BADGES_CREDLY_WEBHOOK_SECRET", "")
+if os.environ.get("BADGES_CONFIG"):
+    BADGES_CONFIG = env_json("BADGES_CONFIG")
+if os.environ.get("BADGES_CREDLY_WEBHOOK_SECRET"):
+    BADGES_CREDLY_WEBHOOK_SECRET = os.environ["BADGES_CREDLY_WEBHOOK_SECRET"]
+# Numbers from the environment; unset ones keep the app's defaults. The app's system checks
+# refuse values out of range (a negative retry horizon, a zero sweep interval).
+for _name in (
+    "BADGES_EVENT_DEDUP_DAYS",
+    "BADGES_ISSUE_RETRY_HOURS",
+    "BADGES_ISSUE_RETRY_FIRST_DELAY_SECONDS",
+    "BADGES_SWEEP_INTERVAL_SECONDS",
+    "BADGES_SWEEP_GRACE_SECONDS",
+    "BADGES_SCHEDULED_SYNC_HOURS",
+    "BADGES_RECEIVER_DB_RETRY_SECONDS",
+):
+    if os.environ.get(_name):
+        globals()[_name] = env_number(_name)
 # Fernet keys that encrypt stored provider API keys, comma-separated, newest (the one that
-# encrypts) first; every one decrypts. Empty: keys derived from SECRET_KEY and SECRET_KEY_FALLBACKS.
+# encrypts) first; every one decrypts. Unset: keys derived from SECRET_KEY and SECRET_KEY_FALLBACKS.
 # After adding a key, run `manage.py reencrypt_api_keys` before removing the old one (docs/settings.rst).
-BADGES_FIELD_ENCRYPTION_KEYS = [
-    key.strip() for key in os.environ.get("BADGES_FIELD_ENCRYPTION_KEYS", "").split(",") if key.strip()
-]
-
-# --- Badges engine: dedup window, provider retries, sweep (badges/engine.py, badges/issuing.py) ---
-# Event ids are remembered this many days, so a redelivered event changes nothing.
-BADGES_EVENT_DEDUP_DAYS = int(os.environ.get("BADGES_EVENT_DEDUP_DAYS", "30"))
-# Transient provider failures are retried (backoff 1 min doubling to 1 h) for this many hours.
-BADGES_ISSUE_RETRY_HOURS = int(os.environ.get("BADGES_ISSUE_RETRY_HOURS", "72"))
-BADGES_ISSUE_RETRY_FIRST_DELAY_SECONDS = float(os.environ.get("BADGES_ISSUE_RETRY_FIRST_DELAY_SECONDS", "60"))
-# The sweep leaves work this recent alone: its own task may still be running.
-BADGES_SWEEP_GRACE_SECONDS = int(os.environ.get("BADGES_SWEEP_GRACE_SECONDS", "300"))
-CELERY_BEAT_SCHEDULE["badges-sweep"] = {
-    "task": "badges.sweep",
-    "schedule": float(os.environ.get("BADGES_SWEEP_INTERVAL_SECONDS", "600")),
-}
-# While the database is unreachable the receiver waits (backing off) this long before giving up,
-# pausing consumption so the event stays on the bus. Keep it under Kafka's max.poll.interval.ms (300 s).
-BADGES_RECEIVER_DB_RETRY_SECONDS = float(os.environ.get("BADGES_RECEIVER_DB_RETRY_SECONDS", "240"))
-# --- end of badges engine settings ---
-
-# --- Badges: scheduled template/group sync (Celery beat), off by default ----------------------
-# BADGES_SCHEDULED_SYNC_HOURS=24 syncs every Credly organization and Accredible API config once a
-# day (needs `celery -A credentials_project beat` next to a worker). Unset or 0: no schedule.
-BADGES_SCHEDULED_SYNC_HOURS = float(os.environ.get("BADGES_SCHEDULED_SYNC_HOURS") or 0)
-if BADGES_SCHEDULED_SYNC_HOURS > 0:
-    CELERY_BEAT_SCHEDULE["badges-sync-provider-accounts"] = {
-        "task": "badges.sync_all_provider_accounts",
-        "schedule": BADGES_SCHEDULED_SYNC_HOURS * 3600,
-    }
+if os.environ.get("BADGES_FIELD_ENCRYPTION_KEYS"):
+    BADGES_FIELD_ENCRYPTION_KEYS = [
+        key.strip() for key in os.environ["BADGES_FIELD_ENCRYPTION_KEYS"].split(",") if key.strip()
+    ]
+# The beat entries (sweep, optional scheduled sync) are added by credentials_project/celery.py.
 
 # --- Event bus (openedx-events); the backend is chosen by environment ------------------------
 # EVENT_BUS_BACKEND: "" (no bus: events are only handled in-process), "kafka" or "redis".

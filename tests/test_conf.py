@@ -33,7 +33,8 @@ def test_defaults_pass_the_checks():
 @pytest.mark.parametrize(
     ("config", "expected_id", "fragment"),
     [
-        ([], "badges.E001", "must be a dict"),
+        ([], "badges.E010", "BADGES_CONFIG must be a dict"),
+        (None, "badges.E010", "BADGES_CONFIG must be a dict, got NoneType"),
         ({"evnts": []}, "badges.E001", "unknown key"),
         ({"events": "org.openedx.learning.course.passing.status.updated.v1"}, "badges.E002", "list"),
         ({"events": ["org.openedx.nope.v1"]}, "badges.E003", "unknown event type"),

@@ -5,13 +5,17 @@ import django.db.models.deletion
 import uuid
 from django.db import migrations, models
 
+from badges import host
+
 
 class Migration(migrations.Migration):
 
     initial = True
 
     dependencies = [
-        ('credentials', '0001_initial'),
+        # The host's UserCredential (the host contract, badges/host.py): Open edX Credentials
+        # creates it in its app's first migration, and so must any other host.
+        (host.UserCredential._meta.app_label, '__first__'),
         ('sites', '0002_alter_domain_unique'),
     ]
 
@@ -20,8 +24,7 @@ class Migration(migrations.Migration):
             name='AccredibleAPIConfig',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('modified', models.DateTimeField(auto_now=True)),
+                *host.timestamped_fields(),
                 ('name', models.CharField(help_text='A name for operators; not sent anywhere.', max_length=255)),
                 ('api_key', models.CharField(help_text='API key; kept secret, never shown again.', max_length=255)),
             ],
@@ -32,7 +35,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='AccredibleBadge',
             fields=[
-                ('usercredential_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='credentials.usercredential')),
+                (host.user_credential_parent_link(), models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=host.user_credential_label())),
                 ('provider_error', models.TextField(blank=True, help_text="The provider's reason for the last failure.")),
                 ('issue_attempts', models.PositiveIntegerField(default=0)),
                 ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
@@ -44,14 +47,13 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'Accredible badge',
             },
-            bases=('credentials.usercredential', models.Model),
+            bases=(host.user_credential_label(), models.Model),
         ),
         migrations.CreateModel(
             name='BadgeTemplate',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('modified', models.DateTimeField(auto_now=True)),
+                *host.timestamped_fields(),
                 ('is_active', models.BooleanField(default=False)),
                 ('uuid', models.UUIDField(default=uuid.uuid4, help_text="Credly's template ID, or ours.", unique=True)),
                 ('name', models.CharField(blank=True, max_length=255)),
@@ -68,7 +70,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='CredlyBadge',
             fields=[
-                ('usercredential_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='credentials.usercredential')),
+                (host.user_credential_parent_link(), models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=host.user_credential_label())),
                 ('provider_error', models.TextField(blank=True, help_text="The provider's reason for the last failure.")),
                 ('issue_attempts', models.PositiveIntegerField(default=0)),
                 ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
@@ -80,14 +82,13 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'Credly badge',
             },
-            bases=('credentials.usercredential', models.Model),
+            bases=(host.user_credential_label(), models.Model),
         ),
         migrations.CreateModel(
             name='CredlyOrganization',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('modified', models.DateTimeField(auto_now=True)),
+                *host.timestamped_fields(),
                 ('uuid', models.UUIDField(help_text="The organization's ID at Credly.", unique=True)),
                 ('api_key', models.CharField(blank=True, help_text='Authorization token; kept secret, never shown again.', max_length=255)),
                 ('name', models.CharField(blank=True, help_text='Filled from Credly.', max_length=255)),
@@ -137,8 +138,7 @@ class Migration(migrations.Migration):
             name='BadgeProgress',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('modified', models.DateTimeField(auto_now=True)),
+                *host.timestamped_fields(),
                 ('username', models.CharField(db_index=True, max_length=255)),
                 ('template', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='progress', to='badges.badgetemplate')),
             ],
@@ -150,8 +150,7 @@ class Migration(migrations.Migration):
             name='BadgeRequirement',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('modified', models.DateTimeField(auto_now=True)),
+                *host.timestamped_fields(),
                 ('event_type', models.CharField(help_text='The public event that can fulfil it.', max_length=255)),
                 ('description', models.TextField(blank=True)),
                 ('group', models.CharField(blank=True, help_text='Requirements with the same letter are alternatives; every group is needed.', max_length=1, validators=[django.core.validators.RegexValidator('^[A-Z]$', 'A group is one capital letter A-Z.')])),
@@ -165,8 +164,7 @@ class Migration(migrations.Migration):
             name='BadgePenalty',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('modified', models.DateTimeField(auto_now=True)),
+                *host.timestamped_fields(),
                 ('event_type', models.CharField(max_length=255)),
                 ('description', models.TextField(blank=True)),
                 ('template', models.ForeignKey(on_delete=django.db.models.deletion.CASCADE, related_name='penalties', to='badges.badgetemplate')),
@@ -209,8 +207,7 @@ class Migration(migrations.Migration):
             name='Fulfillment',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('modified', models.DateTimeField(auto_now=True)),
+                *host.timestamped_fields(),
                 ('event_id', models.UUIDField(blank=True, null=True)),
                 ('event_type', models.CharField(blank=True, max_length=255)),
                 ('event_time', models.DateTimeField(blank=True, null=True)),

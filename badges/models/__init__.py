@@ -1,6 +1,6 @@
 """Badge data model; one module per area, all re-exported here."""
 from badges.models.accounts import AccredibleAPIConfig, CredlyOrganization
-from badges.models.awards import AccredibleBadge, CredlyBadge, ProviderBadge
+from badges.models.awards import AccredibleBadge, BadgeState, CredlyBadge, ProviderBadge
 from badges.models.inbox import CredlyWebhookEvent, CredlyWebhookRejection, ReceivedEvent
 from badges.models.progress import BadgeProgress, Fulfillment
 from badges.models.templates import (
@@ -22,6 +22,7 @@ __all__ = [
     "BadgePenalty",
     "BadgeProgress",
     "BadgeRequirement",
+    "BadgeState",
     "BadgeTemplate",
     "CredlyBadge",
     "CredlyBadgeTemplate",

@@ -8,7 +8,7 @@ from django.utils import timezone
 
 from badges.conf import preconfigured_credly_keys
 from badges.encryption import EncryptedTextField
-from credentials_project.credentials.models import TimeStampedModel
+from badges.host import TimeStampedModel
 
 CREDLY_KEY_LIFETIME = timedelta(days=180)
 """Credly authorization tokens expire this long after they are created."""

@@ -3,7 +3,12 @@ from __future__ import annotations
 
 from django.db import models
 
-from credentials_project.credentials.models import UserCredential
+from badges.host import UserCredential
+from badges.providers.base import BadgeState
+
+
+def state_choices(states: tuple[BadgeState, ...]) -> list[tuple[str, str]]:
+    return [(state.value, state.label) for state in states]
 
 
 class ProviderBadge(models.Model):
@@ -24,17 +29,9 @@ class ProviderBadge(models.Model):
 
 
 class CredlyBadge(ProviderBadge, UserCredential):
-    class State(models.TextChoices):
-        CREATED = "created", "created"
-        NO_RESPONSE = "no_response", "no_response"
-        ERROR = "error", "error"
-        PENDING = "pending", "pending"
-        ACCEPTED = "accepted", "accepted"
-        REJECTED = "rejected", "rejected"
-        REVOKED = "revoked", "revoked"
-        EXPIRED = "expired", "expired"
+    STATES = tuple(BadgeState)
 
-    state = models.CharField(max_length=16, choices=State.choices, default=State.CREATED, db_index=True)
+    state = models.CharField(max_length=16, choices=state_choices(STATES), default=BadgeState.CREATED, db_index=True)
     external_uuid = models.UUIDField(null=True, blank=True, unique=True, help_text="The badge's ID at Credly.")
 
     class Meta:
@@ -45,14 +42,9 @@ class CredlyBadge(ProviderBadge, UserCredential):
 
 
 class AccredibleBadge(ProviderBadge, UserCredential):
-    class State(models.TextChoices):
-        CREATED = "created", "created"
-        NO_RESPONSE = "no_response", "no_response"
-        ERROR = "error", "error"
-        ACCEPTED = "accepted", "accepted"
-        EXPIRED = "expired", "expired"
+    STATES = (BadgeState.CREATED, BadgeState.NO_RESPONSE, BadgeState.ERROR, BadgeState.ACCEPTED, BadgeState.EXPIRED)
 
-    state = models.CharField(max_length=16, choices=State.choices, default=State.CREATED, db_index=True)
+    state = models.CharField(max_length=16, choices=state_choices(STATES), default=BadgeState.CREATED, db_index=True)
     external_id = models.PositiveBigIntegerField(
         null=True, blank=True, unique=True, help_text="The credential's ID at Accredible."
     )

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 from django.db import models
 
+from badges.host import TimeStampedModel
 from badges.models.templates import BadgeRequirement, BadgeTemplate
-from credentials_project.credentials.models import TimeStampedModel
 
 
 class BadgeProgress(TimeStampedModel):

@@ -9,8 +9,8 @@ from django.core.validators import RegexValidator
 from django.db import connections, models, router
 from django.db.models import F
 
+from badges.host import AbstractCredential, TimeStampedModel
 from badges.models.accounts import AccredibleAPIConfig, CredlyOrganization
-from credentials_project.credentials.models import AbstractCredential, TimeStampedModel
 
 GROUP_LETTERS = string.ascii_uppercase
 

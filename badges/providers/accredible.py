@@ -11,6 +11,7 @@ from django.utils import timezone
 from badges.conf import provider_urls
 from badges.providers.base import (
     BadgeProvider,
+    BadgeState,
     PermanentProviderError,
     Recipient,
     RemoteBadge,
@@ -80,7 +81,7 @@ class AccredibleProvider(BadgeProvider):
         credential = self.http.post("credentials", json=payload).get("credential") or {}
         if not credential.get("id"):
             raise PermanentProviderError("Accredible answered without a credential id")
-        return RemoteBadge(external_id=str(int(credential["id"])), state="accepted")
+        return RemoteBadge(external_id=str(int(credential["id"])), state=BadgeState.ACCEPTED)
 
     def find_badge(self, *, template_external_id: str, recipient: Recipient) -> RemoteBadge | None:
         """The learner's newest unexpired credential in the group, to adopt instead of issuing again.
@@ -102,13 +103,13 @@ class AccredibleProvider(BadgeProvider):
         if not found:
             return None
         newest = max(found, key=lambda credential: (str(credential.get("issued_on") or ""), int(credential["id"])))
-        return RemoteBadge(external_id=str(int(newest["id"])), state="accepted")
+        return RemoteBadge(external_id=str(int(newest["id"])), state=BadgeState.ACCEPTED)
 
     def revoke_badge(self, *, badge_external_id: str, reason: str) -> RemoteBadge:
         """Accredible has no revoke: the credential expires today (``reason`` stays on our side)."""
         payload = {"credential": {"expired_on": timezone.now().date().isoformat()}}
         self.http.put(f"credentials/{int(badge_external_id)}", json=payload)
-        return RemoteBadge(external_id=str(int(badge_external_id)), state="expired")
+        return RemoteBadge(external_id=str(int(badge_external_id)), state=BadgeState.EXPIRED)
 
     def _groups(self) -> Iterator[dict[str, Any]]:
         return self._pages("issuer/all_groups", "groups", {})

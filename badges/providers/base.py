@@ -12,6 +12,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
+from django.db.models import TextChoices
+
 
 class ProviderError(Exception):
     """A provider call failed. ``status`` is the HTTP status (None without a response)."""
@@ -75,6 +77,20 @@ class Recipient:
     last_name: str
     full_name: str
     lms_user_id: int | None
+
+
+class BadgeState(TextChoices):
+    """Where a badge stands at its provider. One set for every provider; each model lists in
+    ``STATES`` the ones its provider can reach (Accredible has no pending, rejected or revoked)."""
+
+    CREATED = "created", "created"
+    NO_RESPONSE = "no_response", "no_response"
+    ERROR = "error", "error"
+    PENDING = "pending", "pending"
+    ACCEPTED = "accepted", "accepted"
+    REJECTED = "rejected", "rejected"
+    REVOKED = "revoked", "revoked"
+    EXPIRED = "expired", "expired"
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ from typing import Any
 from badges.conf import provider_urls
 from badges.providers.base import (
     BadgeProvider,
+    BadgeState,
     DuplicateBadgeError,
     PermanentProviderError,
     Recipient,
@@ -20,7 +21,7 @@ from badges.providers.http import ProviderHttpClient, RetryPolicy
 
 MAX_PAGES = 1000
 DUPLICATE_TEXT = re.compile(r"already|duplicate", re.IGNORECASE)
-REVOKED_STATES = {"revoked", "rejected"}
+REVOKED_STATES = {BadgeState.REVOKED, BadgeState.REJECTED}
 
 
 def earner_id(recipient: Recipient) -> str:
@@ -119,7 +120,8 @@ class CredlyProvider(BadgeProvider):
         payload = {"reason": reason, "suppress_revoke_notification_email": False}
         body = self.http.put(self._path(f"/badges/{badge_external_id}/revoke"), json=payload)
         data = _data(body)
-        return RemoteBadge(external_id=str(data.get("id") or badge_external_id), state=data.get("state") or "revoked")
+        return RemoteBadge(external_id=str(data.get("id") or badge_external_id),
+                           state=data.get("state") or BadgeState.REVOKED)
 
     def fetch_webhook_event(self, event_id: str) -> dict[str, Any]:
         return _data(self.http.get(self._path(f"/events/{event_id}")))
@@ -145,4 +147,4 @@ def _data(body: dict[str, Any]) -> dict[str, Any]:
 def _remote_badge(data: dict[str, Any]) -> RemoteBadge:
     if not data.get("id"):
         raise PermanentProviderError("Credly answered without a badge id")
-    return RemoteBadge(external_id=str(data["id"]), state=data.get("state") or "pending")
+    return RemoteBadge(external_id=str(data["id"]), state=data.get("state") or BadgeState.PENDING)

@@ -15,6 +15,7 @@ through :meth:`ProviderHttpClient.redact` in case a provider echoes the key back
 """
 from __future__ import annotations
 
+import dataclasses
 import email.utils
 import logging
 import random
@@ -25,9 +26,10 @@ from typing import Any
 from urllib.parse import urljoin
 
 import requests
-from django.conf import settings
+from django.core import checks
 from urllib3.exceptions import NameResolutionError, NewConnectionError
 
+from badges.conf import badges_settings
 from badges.providers.base import (
     OutcomeUnknownError,
     PermanentProviderError,
@@ -56,12 +58,24 @@ class RetryPolicy:
     @classmethod
     def from_settings(cls) -> RetryPolicy:
         """Defaults, overridden by the optional ``BADGES_PROVIDER_HTTP`` setting (a dict of these fields)."""
-        return cls(**getattr(settings, "BADGES_PROVIDER_HTTP", {}))
+        return cls(**badges_settings.PROVIDER_HTTP)
 
     def delay(self, attempt: int) -> float:
         """Exponential backoff with jitter before try ``attempt + 1`` (``attempt`` counts from 1)."""
         ceiling = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
         return ceiling / 2 + random.uniform(0, ceiling / 2)
+
+
+def check_retry_policy(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    """System check: ``BADGES_PROVIDER_HTTP`` names only :class:`RetryPolicy` fields, each a number >= 0."""
+    overrides = badges_settings.PROVIDER_HTTP
+    if not isinstance(overrides, dict):
+        return []  # badges.conf's check reports it
+    known = {field.name for field in dataclasses.fields(RetryPolicy)}
+    problems = [f"unknown key {key!r} (expected one of {sorted(known)})" for key in overrides if key not in known]
+    problems += [f"[{key!r}] must be a number >= 0, got {value!r}" for key, value in overrides.items()
+                 if isinstance(value, bool) or not isinstance(value, int | float) or value < 0]
+    return [checks.Error(f"BADGES_PROVIDER_HTTP: {problem}.", id="badges.E010") for problem in problems]
 
 
 def parse_retry_after(value: str | None) -> float | None:

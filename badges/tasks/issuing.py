@@ -1,4 +1,4 @@
-"""Celery tasks that talk to badge providers, and the periodic sweep that finishes lost work."""
+"""Celery tasks that talk to badge providers, and the one place that queues them."""
 from __future__ import annotations
 
 import logging
@@ -24,36 +24,6 @@ def sync_badge_with_provider(self, origin: str, badge_uuid: str) -> str:
     if result.retry_in is not None and not self.request.is_eager:
         raise self.retry(countdown=result.retry_in)
     return result.action.value
-
-
-@shared_task(name="badges.sweep")
-def sweep() -> dict[str, int]:
-    """Finish events left unprocessed, re-enqueue badges and webhook events whose task was lost,
-    prune old event ids."""
-    return run_sweep()
-
-
-def run_sweep() -> dict[str, int]:
-    """The periodic sweep (also ``manage.py sweep_badges``); returns what it did, for logs and tests."""
-    from badges import engine  # the engine queues this module's tasks: imported here to avoid a cycle
-    from badges.tasks.webhooks import requeue_stale_webhook_events
-
-    done = {
-        "events_applied": engine.finish_pending_events(),
-        "badges_requeued": requeue_due_badges(),
-        "webhook_events_requeued": requeue_stale_webhook_events(),
-        "event_ids_pruned": engine.prune_received_events(),
-    }
-    logger.info("Badges sweep: %s", done)
-    return done
-
-
-def requeue_due_badges() -> int:
-    """Queue the provider task of every record still waiting whose next attempt is due (lost or eager tasks)."""
-    queued = 0
-    for origin, badge_uuid in issuing.due_badges():
-        queued += enqueue_sync(origin, badge_uuid)
-    return queued
 
 
 def queue_retry(badge: issuing.AnyBadge) -> bool:

@@ -1,8 +1,8 @@
 """Scheduled template/group sync of every provider account (Celery beat; off by default).
 
-Enable it with the environment variable ``BADGES_SCHEDULED_SYNC_HOURS`` (e.g. ``24``): the
-settings then add a beat entry running :func:`sync_all_provider_accounts` that often. A beat
-process must run (``celery -A credentials_project beat``) next to a worker.
+Enable it with the setting ``BADGES_SCHEDULED_SYNC_HOURS`` (e.g. ``24``): :mod:`badges.schedule`
+then adds a beat entry running :func:`sync_all_provider_accounts` that often. A Celery beat
+process must run next to a worker.
 """
 from __future__ import annotations
 

@@ -24,7 +24,6 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
-from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.db.models import F
 from django.http import HttpRequest, JsonResponse
@@ -32,7 +31,7 @@ from django.utils import timezone
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_POST
 
-from badges.conf import badges_enabled
+from badges.conf import badges_enabled, badges_settings
 from badges.models import CredlyOrganization, CredlyWebhookEvent, CredlyWebhookRejection
 from badges.tasks.webhooks import enqueue_credly_webhook_event
 
@@ -122,7 +121,7 @@ def reject(request: HttpRequest, status: int, reason: str, message: str) -> Json
 
 def secret_refusal(request: HttpRequest) -> JsonResponse | None:
     """401 without the configured token, 403 with a wrong one; None when it matches or none is set."""
-    secret = getattr(settings, "BADGES_CREDLY_WEBHOOK_SECRET", "")
+    secret = badges_settings.CREDLY_WEBHOOK_SECRET
     if not secret:
         return None
     token = request.GET.get("token", "")

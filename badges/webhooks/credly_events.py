@@ -37,7 +37,14 @@ from django.utils import timezone
 from django.utils.dateparse import parse_datetime
 
 from badges import issuing
-from badges.models import BadgeTemplate, CredlyBadge, CredlyBadgeTemplate, CredlyOrganization, CredlyWebhookEvent
+from badges.models import (
+    BadgeState,
+    BadgeTemplate,
+    CredlyBadge,
+    CredlyBadgeTemplate,
+    CredlyOrganization,
+    CredlyWebhookEvent,
+)
 from badges.providers.base import ProviderError, RemoteTemplate, TransientProviderError
 from badges.providers.registry import provider_for_account
 from badges.sync import deactivate_template, upsert_credly_template
@@ -52,13 +59,13 @@ BADGE_EVENT_PREFIX = "badge."
 BADGE_DELETED_EVENT = "badge.deleted"
 #: Credly badge states and the provider state our record takes for each.
 BADGE_STATES = {
-    "pending": CredlyBadge.State.PENDING,
-    "accepted": CredlyBadge.State.ACCEPTED,
-    "rejected": CredlyBadge.State.REJECTED,
-    "revoked": CredlyBadge.State.REVOKED,
-    "expired": CredlyBadge.State.EXPIRED,
+    "pending": BadgeState.PENDING,
+    "accepted": BadgeState.ACCEPTED,
+    "rejected": BadgeState.REJECTED,
+    "revoked": BadgeState.REVOKED,
+    "expired": BadgeState.EXPIRED,
 }
-DELETED_BADGE_STATE = CredlyBadge.State.REVOKED
+DELETED_BADGE_STATE = BadgeState.REVOKED
 FINISHED = (Status.APPLIED, Status.IGNORED, Status.FAILED)
 
 

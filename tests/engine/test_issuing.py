@@ -9,11 +9,10 @@ from django.core.management.base import CommandError
 from django.db.models import F
 from django.utils import timezone
 
-from badges import issuing
+from badges import host, issuing
 from badges.models import CredlyBadge
 from badges.providers.base import PermanentProviderError, TransientProviderError
-from badges.tasks.issuing import run_sweep
-from credentials_project.credentials.models import UserCredential
+from badges.tasks.sweep import run_sweep
 from tests.engine.conftest import COURSE_A, COURSE_B, learner, send_grade
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -33,7 +32,8 @@ def make_due(badge: CredlyBadge) -> None:
 def age(badge: CredlyBadge, **delta: float) -> None:
     """As if the badge had been awarded, its cycle started and its attempts made ``delta`` earlier."""
     earlier = datetime.timedelta(**delta)
-    UserCredential.objects.filter(pk=badge.pk).update(created=F("created") - earlier, modified=F("modified") - earlier)
+    host.UserCredential.objects.filter(pk=badge.pk).update(created=F("created") - earlier,
+                                                           modified=F("modified") - earlier)
     for name in ("sync_started_at", "last_attempt_at", "next_attempt_at"):
         CredlyBadge.objects.filter(pk=badge.pk, **{f"{name}__isnull": False}).update(**{name: F(name) - earlier})
 

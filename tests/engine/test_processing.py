@@ -9,6 +9,7 @@ import datetime
 import logging
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.test import override_settings
 from opaque_keys.edx.keys import CourseKey
 from openedx_events.learning.data import CourseData, CourseEnrollmentData
@@ -17,8 +18,9 @@ from openedx_events.tooling import OpenEdxPublicSignal
 
 from badges import engine, receivers
 from badges.models import AccredibleBadge, BadgeProgress, CredlyBadge, Fulfillment, ReceivedEvent
-from credentials_project.core.models import User
 from tests.engine.conftest import COURSE_A, COURSE_B, COURSE_C, learner, passing_status, send_grade
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

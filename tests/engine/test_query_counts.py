@@ -5,13 +5,15 @@ Counts, not times. The provider is the in-test one, so every query counted is th
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from badges.models import CredlyBadge
 from benchmarks.workload import BenchEvent, build_rulebook, requirement_course_keys, unused_course_key
-from credentials_project.core.models import User
 from tests.engine.conftest import send_grade
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

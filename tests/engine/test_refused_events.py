@@ -2,13 +2,15 @@
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 from opaque_keys.edx.keys import CourseKey
 from openedx_events.learning.data import CourseData, CoursePassingStatusData, UserData, UserPersonalData
 from openedx_events.learning.signals import COURSE_PASSING_STATUS_UPDATED
 
 from badges.models import CredlyBadge, ReceivedEvent
-from credentials_project.core.models import User
 from tests.engine.conftest import COURSE_A, send_grade
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,6 +8,7 @@ Counts, not times: they are deterministic.
 from __future__ import annotations
 
 import pytest
+from django.contrib.auth import get_user_model
 
 from badges.models import BadgeProgress, CredlyBadge, Fulfillment
 from benchmarks.workload import (
@@ -19,7 +20,8 @@ from benchmarks.workload import (
     unused_course_key,
     warmup_event,
 )
-from credentials_project.core.models import User
+
+User = get_user_model()
 
 NON_MATCHING_MAX_QUERIES = 2
 MATCHING_MAX_QUERIES = 15

@@ -16,6 +16,7 @@ import zlib
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.contrib.contenttypes.models import ContentType
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
@@ -33,9 +34,10 @@ from badges.models import (
     ReceivedEvent,
 )
 from badges.testing.fake_provider import FakeProviderProcess
-from credentials_project.core.models import User
 from tests.reliability.fuzzing import PROFILE, hostile_text
 from tests.reliability.summary import ScenarioSummary
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

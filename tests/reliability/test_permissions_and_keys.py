@@ -21,6 +21,7 @@ from typing import Any
 
 import pytest
 from celery.signals import before_task_publish, task_prerun
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
 from django.contrib.contenttypes.models import ContentType
 from django.core.management import call_command
@@ -40,8 +41,9 @@ from badges.models import (
     CredlyWebhookRejection,
 )
 from badges.testing.fake_provider import FakeProviderProcess
-from credentials_project.core.models import User
 from tests.reliability.summary import ScenarioSummary
+
+User = get_user_model()
 
 pytestmark = pytest.mark.django_db(transaction=True)
 

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 
 from badges.models import CredlyBadge, CredlyBadgeTemplate, CredlyOrganization, CredlyWebhookEvent
-from badges.tasks.issuing import run_sweep
+from badges.tasks.sweep import run_sweep
 from badges.tasks.webhooks import STALE_AFTER, apply_credly_webhook_event
 from badges.webhooks import credly_events
 from tests.webhooks.conftest import event_url, fetched, notice, post_notice
@@ -509,4 +509,4 @@ class TestPendingRetryAndTheSweep:
 
 
 def test_every_credly_badge_state_maps_to_a_state_of_our_record():
-    assert set(credly_events.BADGE_STATES.values()) <= set(CredlyBadge.State.values)
+    assert set(credly_events.BADGE_STATES.values()) <= set(CredlyBadge.STATES)

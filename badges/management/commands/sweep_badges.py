@@ -5,7 +5,7 @@ import time
 
 from django.core.management.base import BaseCommand
 
-from badges.tasks.issuing import run_sweep
+from badges.tasks.sweep import run_sweep
 
 
 class Command(BaseCommand):
