@@ -22,42 +22,20 @@ Point ``EVENT_BUS_CONSUMER`` at one of these classes (the host settings do by de
 """
 from __future__ import annotations
 
-import contextlib
 import logging
 import time
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.db import DatabaseError, InterfaceError, OperationalError, connections
 from edx_event_bus_kafka import KafkaEventConsumer
 from edx_event_bus_redis import RedisEventConsumer
+
+from badges.database import close_database_connections, database_unreachable
 
 logger = logging.getLogger(__name__)
 
 FIRST_RETRY_DELAY_SECONDS = 0.5
-
-
-def database_unreachable(error: BaseException) -> bool:
-    """Whether ``error``, or one of the receiver errors a ``ReceiverError`` carries, is the database
-    being unreachable (connection refused, reset, timed out; SQLite's lock timeout also lands here).
-
-    The reconnect in ``prepare_for_new_work_cycle()`` calls ``connection.connect()``, which Django
-    does not wrap, so the database driver's own exceptions count as well as Django's.
-    """
-    kinds: tuple[type[BaseException], ...] = (OperationalError, InterfaceError)
-    for connection in connections.all():
-        kinds += (connection.Database.OperationalError, connection.Database.InterfaceError)
-    causes = getattr(error, "causes", None) or [error]
-    return any(isinstance(cause, kinds) for cause in causes)
-
-
-def close_database_connections() -> None:
-    """Drop every connection, broken or not, so the next query opens a fresh one."""
-    for connection in connections.all(initialized_only=True):
-        # Closing a connection whose server is gone can fail; it is discarded all the same.
-        with contextlib.suppress(DatabaseError):
-            connection.close()
 
 
 def handle_when_database_is_back(handle: Callable[[], None], error: BaseException, what: str) -> BaseException | None:

@@ -166,6 +166,10 @@ def processed_since(moment: datetime.datetime, prefix: str) -> int:
     return row[0]
 
 
+def issued_at_provider(fake: FakeProviderProcess, prefix: str) -> list[dict]:
+    return [b for b in fake.control.credly_badges() if b["recipient_email"].startswith(f"{prefix}-")]
+
+
 def wait_for_drain(count: Callable[[], int], expected: int, idle_seconds: float = 10, limit: float = 90) -> None:
     """Wait until ``count()`` reaches ``expected`` or stops growing for ``idle_seconds`` (what is still
     missing then was lost), at most ``limit`` seconds."""
@@ -213,9 +217,13 @@ def run_outage(service: dict, bus: Bus, prefix: str, mode: Mode) -> ScenarioSumm
             stop_process(producer)
             producer_log.close()
             consumer.stop()
+        # An issuing task that met the outage leaves its badge to the periodic sweep; run it now.
+        sweep_env = {**service["env"], "BADGES_SWEEP_GRACE_SECONDS": "0"}
+        manage(sweep_env, "sweep_badges")
+        wait_for_drain(lambda: len(issued_at_provider(fake, prefix)), LEARNERS, idle_seconds=5)
         outcome = query(service["env"], textwrap.dedent(OUTCOME).format(prefix=prefix))
         log = consumer.log()
-    issued = [b for b in fake.control.credly_badges() if b["recipient_email"].startswith(f"{prefix}-")]
+    issued = issued_at_provider(fake, prefix)
     learners_issued = {b["recipient_email"] for b in issued}
     summary = ScenarioSummary(f"database {mode} {OUTAGE_SECONDS}s under the {bus.name} consumer "
                               f"(resumed within {resumed_after:.1f}s)")
