@@ -1,8 +1,11 @@
-"""What the service does about a database it cannot reach: recognise it, and start afresh."""
+"""A database the service cannot reach: recognise it, start afresh, and warn when nothing bounds the wait."""
 from __future__ import annotations
 
 import contextlib
+from typing import Any
 
+from django.conf import settings
+from django.core import checks
 from django.db import DatabaseError, InterfaceError, OperationalError, connections
 
 
@@ -27,3 +30,32 @@ def close_database_connections() -> None:
         # Closing a connection whose server is gone can fail; it is discarded all the same.
         with contextlib.suppress(DatabaseError):
             connection.close()
+
+
+def check_database_timeouts(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """System check: warn when the default database could block a consumer or worker forever.
+
+    A Credentials host configures its own ``DATABASES``; without a connect timeout (and, on
+    MySQL/MariaDB, a read timeout) a database host that accepts connections and never answers
+    stalls the bus consumer and the Celery workers until they are restarted.
+    """
+    return database_timeout_warnings(settings.DATABASES.get("default", {}))
+
+
+def database_timeout_warnings(database: dict[str, Any]) -> list[checks.CheckMessage]:
+    engine = database.get("ENGINE", "")
+    options = database.get("OPTIONS", {})
+    if engine.endswith("postgresql"):
+        missing = [] if "connect_timeout" in options else ["connect_timeout"]
+    elif engine.endswith("mysql"):
+        missing = [name for name in ("connect_timeout", "read_timeout") if name not in options]
+    else:
+        return []
+    if not missing:
+        return []
+    return [checks.Warning(
+        f"The default database sets no {' and no '.join(missing)}: an unresponsive database host would "
+        "block the event-bus consumer and the task workers forever.",
+        hint="Add them to DATABASES['default']['OPTIONS'] (see the badges docs, settings: BADGES_DB_*).",
+        id="badges.W001",
+    )]

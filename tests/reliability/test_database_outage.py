@@ -18,9 +18,6 @@ from __future__ import annotations
 import datetime
 import json
 import os
-import subprocess
-import sys
-import textwrap
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -32,12 +29,12 @@ import psycopg
 import pytest
 import redis
 
-from badges.management.commands.seed_demo import DEMO_COURSES
 from badges.testing.brokers import kafka_servers, prepare_kafka_topic, tansu_unavailable_reason
 from badges.testing.fake_provider import FakeProviderProcess
 from badges.testing.fault_proxy import FaultProxy, Mode
 from badges.testing.processes import stop_process, wait_until
-from tests.e2e.bus_support import ROOT, TOPIC, Consumer, base_env, manage, query, start_consumer
+from tests.e2e.bus_support import TOPIC, Consumer, base_env, manage, start_consumer
+from tests.reliability.bus_scenario import group_exists, issued_at_provider, outcome, start_producer, wait_for_drain
 from tests.reliability.summary import ScenarioSummary
 
 POSTGRES_URL = os.environ.get("RELIABILITY_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test_a")
@@ -48,29 +45,6 @@ RESUME_BOUND_SECONDS = 30
 LEARNERS = 50
 SECONDS_BETWEEN_LEARNERS = 0.6  # the producer runs about 30 s: before, during and after the outage
 EVENTS_BEFORE_CUT = 10
-
-PRODUCER = """
-import io
-import time
-from django.core.management import call_command
-for number in range({learners}):
-    call_command("send_demo_events", username=f"{prefix}-{{number:03d}}", courses={courses!r}, stdout=io.StringIO())
-    time.sleep({pause})
-"""
-
-OUTCOME = """
-from badges.models import CredlyBadge, ReceivedEvent
-events = ReceivedEvent.objects.filter(username__startswith={prefix!r})
-result = {{
-    "processed": events.filter(status="processed").count(),
-    "recorded": events.count(),
-    "learners_with_both_events": len({{u for u in events.filter(status="processed").values_list("username", flat=True)
-                                       if events.filter(username=u, status="processed").count() == 2}}),
-    "badges": list(CredlyBadge.objects.filter(username__startswith={prefix!r})
-                   .values_list("username", "external_uuid")),
-}}
-"""
-
 
 def postgres_database() -> tuple[str, str]:
     """(the maintenance URL, the database name); fails the test, saying why, without PostgreSQL."""
@@ -120,7 +94,7 @@ def redis_bus() -> Iterator[Callable[[str], Bus]]:
 
         def start(env: dict[str, str], log: Path) -> Consumer:
             consumer = start_consumer(env, GROUP, log, extra={"consumer_name": "reliability-1", "check_backlog": True})
-            wait_until(lambda: any(g["name"].decode() == GROUP for g in _groups(client, stream)), 30,
+            wait_until(lambda: group_exists(client, stream, GROUP), 30,
                        lambda: f"the consumer group:\n{consumer.log()}")
             return consumer
 
@@ -132,13 +106,6 @@ def redis_bus() -> Iterator[Callable[[str], Bus]]:
     for stream in streams:
         client.delete(stream)
     client.close()
-
-
-def _groups(client: redis.Redis, stream: str) -> list[dict]:
-    try:
-        return client.xinfo_groups(stream)
-    except redis.ResponseError:  # no stream yet
-        return []
 
 
 @pytest.fixture(scope="module")
@@ -166,22 +133,6 @@ def processed_since(moment: datetime.datetime, prefix: str) -> int:
     return row[0]
 
 
-def issued_at_provider(fake: FakeProviderProcess, prefix: str) -> list[dict]:
-    return [b for b in fake.control.credly_badges() if b["recipient_email"].startswith(f"{prefix}-")]
-
-
-def wait_for_drain(count: Callable[[], int], expected: int, idle_seconds: float = 10, limit: float = 90) -> None:
-    """Wait until ``count()`` reaches ``expected`` or stops growing for ``idle_seconds`` (what is still
-    missing then was lost), at most ``limit`` seconds."""
-    deadline = time.monotonic() + limit
-    last, last_change = count(), time.monotonic()
-    while last < expected and time.monotonic() - last_change < idle_seconds and time.monotonic() < deadline:
-        time.sleep(0.5)
-        current = count()
-        if current != last:
-            last, last_change = current, time.monotonic()
-
-
 def run_outage(service: dict, bus: Bus, prefix: str, mode: Mode) -> ScenarioSummary:
     started = time.monotonic()
     tmp_path: Path = service["tmp_path"]
@@ -192,11 +143,8 @@ def run_outage(service: dict, bus: Bus, prefix: str, mode: Mode) -> ScenarioSumm
         consumer_env = {**service["env"], **bus.env, "DATABASE_URL": through_proxy}
         producer_env = {**service["env"], **bus.env}
         consumer = bus.start(consumer_env, tmp_path / f"{prefix}-consumer.log")
-        producer_log = (tmp_path / f"{prefix}-producer.log").open("wb")
-        script = textwrap.dedent(PRODUCER).format(learners=LEARNERS, prefix=prefix, pause=SECONDS_BETWEEN_LEARNERS,
-                                                  courses=[DEMO_COURSES["A"], DEMO_COURSES["B"]])
-        producer = subprocess.Popen([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=producer_env,
-                                    stdout=producer_log, stderr=subprocess.STDOUT)
+        producer_log = tmp_path / f"{prefix}-producer.log"
+        producer = start_producer(producer_env, prefix, LEARNERS, SECONDS_BETWEEN_LEARNERS, producer_log)
         try:
             epoch = datetime.datetime.now(datetime.UTC)
             wait_until(lambda: processed_since(epoch, prefix) >= EVENTS_BEFORE_CUT, 60,
@@ -210,36 +158,35 @@ def run_outage(service: dict, bus: Bus, prefix: str, mode: Mode) -> ScenarioSumm
                        lambda: f"consumption to resume after the database came back:\n{consumer.log()[-6000:]}")
             resumed_after = (datetime.datetime.now(datetime.UTC) - back).total_seconds()
             producer.wait(120)
-            assert producer.returncode == 0, (tmp_path / f"{prefix}-producer.log").read_text()
+            assert producer.returncode == 0, producer_log.read_text()
             sent = 2 * LEARNERS
             wait_for_drain(lambda: processed_since(epoch, prefix), sent)
         finally:
             stop_process(producer)
-            producer_log.close()
             consumer.stop()
         # An issuing task that met the outage leaves its badge to the periodic sweep; run it now.
         sweep_env = {**service["env"], "BADGES_SWEEP_GRACE_SECONDS": "0"}
         manage(sweep_env, "sweep_badges")
         wait_for_drain(lambda: len(issued_at_provider(fake, prefix)), LEARNERS, idle_seconds=5)
-        outcome = query(service["env"], textwrap.dedent(OUTCOME).format(prefix=prefix))
+        result = outcome(service["env"], prefix)
         log = consumer.log()
     issued = issued_at_provider(fake, prefix)
     learners_issued = {b["recipient_email"] for b in issued}
     summary = ScenarioSummary(f"database {mode} {OUTAGE_SECONDS}s under the {bus.name} consumer "
                               f"(resumed within {resumed_after:.1f}s)")
     summary.events = 2 * LEARNERS
-    summary.awards = len(outcome["badges"])
+    summary.awards = len(result["badges"])
     summary.provider_issues = len(issued)
     summary.duplicates = len(issued) - len(learners_issued)
-    summary.lost = summary.events - outcome["processed"]
+    summary.lost = summary.events - result["processed"]
     summary.seconds = time.monotonic() - started
     summary.report()
     retries = log.count("Database unavailable while handling")
-    detail = (f"{summary.line()}; recorded={outcome['recorded']} retries logged={retries}; "
+    detail = (f"{summary.line()}; recorded={result['recorded']} retries logged={retries}; "
               f"consumer log tail:\n{log[-4000:]}")
     assert summary.lost == 0, detail
-    assert outcome["learners_with_both_events"] == LEARNERS, detail
-    assert summary.awards == LEARNERS and all(external for _, external in outcome["badges"]), detail
+    assert result["learners_with_both_events"] == LEARNERS, detail
+    assert summary.awards == LEARNERS and all(external for _, external in result["badges"]), detail
     assert summary.provider_issues == LEARNERS and summary.duplicates == 0, detail
     return summary
 
