@@ -75,24 +75,26 @@ DATABASES = {
 # that swallows packets) must not block the consumer and the workers forever: connections give up
 # after BADGES_DB_CONNECT_TIMEOUT_SECONDS and a silent established connection is dropped after
 # BADGES_DB_READ_TIMEOUT_SECONDS (PostgreSQL: TCP keepalives and tcp_user_timeout; MySQL: PyMySQL's
-# read/write timeouts). Options given in DATABASE_URL (?connect_timeout=...) win.
+# read/write timeouts, which also bound its handshake). 0 sets none. Options given in DATABASE_URL
+# (?connect_timeout=...) win.
 BADGES_DB_CONNECT_TIMEOUT_SECONDS = int(os.environ.get("BADGES_DB_CONNECT_TIMEOUT_SECONDS", "10"))
 BADGES_DB_READ_TIMEOUT_SECONDS = int(os.environ.get("BADGES_DB_READ_TIMEOUT_SECONDS", "30"))
 # PostgreSQL only: the server cancels a statement running longer than this (0: no limit).
 BADGES_DB_STATEMENT_TIMEOUT_SECONDS = int(os.environ.get("BADGES_DB_STATEMENT_TIMEOUT_SECONDS", "300"))
 _db_options = DATABASES["default"].setdefault("OPTIONS", {})
+_connect_timeout = {"connect_timeout": BADGES_DB_CONNECT_TIMEOUT_SECONDS} if BADGES_DB_CONNECT_TIMEOUT_SECONDS else {}
 if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
     _keepalive_idle = max(1, BADGES_DB_READ_TIMEOUT_SECONDS // 3)
-    for _name, _value in {
-        "connect_timeout": BADGES_DB_CONNECT_TIMEOUT_SECONDS,
+    _read_timeout = {
         "keepalives": 1,
         "keepalives_idle": _keepalive_idle,
         "keepalives_interval": max(1, _keepalive_idle // 3),
         "keepalives_count": 3,
         "tcp_user_timeout": BADGES_DB_READ_TIMEOUT_SECONDS * 1000,
-    }.items():
+    } if BADGES_DB_READ_TIMEOUT_SECONDS > 0 else {}
+    for _name, _value in {**_connect_timeout, **_read_timeout}.items():
         _db_options.setdefault(_name, _value)
-    if BADGES_DB_STATEMENT_TIMEOUT_SECONDS and "statement_timeout" not in _db_options.get("options", ""):
+    if BADGES_DB_STATEMENT_TIMEOUT_SECONDS > 0 and "statement_timeout" not in _db_options.get("options", ""):
         _db_options["options"] = " ".join(filter(None, [
             _db_options.get("options", ""), f"-c statement_timeout={BADGES_DB_STATEMENT_TIMEOUT_SECONDS * 1000}"]))
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
@@ -102,11 +104,9 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     pymysql.version_info = (2, 2, 1, "final", 0)
     pymysql.install_as_MySQLdb()
     _db_options.update({"charset": "utf8mb4"})
-    for _name, _value in {
-        "connect_timeout": BADGES_DB_CONNECT_TIMEOUT_SECONDS,
-        "read_timeout": BADGES_DB_READ_TIMEOUT_SECONDS,
-        "write_timeout": BADGES_DB_READ_TIMEOUT_SECONDS,
-    }.items():
+    _read_timeout = ({"read_timeout": BADGES_DB_READ_TIMEOUT_SECONDS, "write_timeout": BADGES_DB_READ_TIMEOUT_SECONDS}
+                     if BADGES_DB_READ_TIMEOUT_SECONDS > 0 else {})
+    for _name, _value in {**_connect_timeout, **_read_timeout}.items():
         _db_options.setdefault(_name, _value)
     DATABASES["default"].setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_bin"})
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
