@@ -81,8 +81,7 @@ class DatabaseWaitingKafkaEventConsumer(KafkaEventConsumer):
 
     The wait blocks the poll loop; librdkafka keeps the group membership alive from its own
     thread, but after ``max.poll.interval.ms`` (5 minutes) without a poll it leaves the group.
-    The commit that follows then fails and the process exits with the message uncommitted: a
-    restarted consumer reads it again.
+    The commit still follows the handling, so a longer outage can redeliver, not lose.
     """
 
     def record_event_consuming_error(self, run_context: dict[str, Any], error: BaseException,
