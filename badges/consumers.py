@@ -58,7 +58,7 @@ def handle_when_database_is_back(handle: Callable[[], None], error: BaseExceptio
         except Exception as exc:  # the same breadth as the libraries' own loop
             error = exc
         else:
-            logger.info("Database back: %s handled after %d attempt(s).", what, attempts)
+            logger.info("Handled %s after %d attempt(s) while the database was unavailable.", what, attempts)
             return None
     return error
 
