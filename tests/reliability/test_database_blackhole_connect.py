@@ -5,8 +5,9 @@ A process of the host service (``manage.py shell``) connects through the fault p
 ``blackhole`` mode with short timeouts from the environment. It must fail with an
 ``OperationalError`` instead of waiting forever; with the proxy ``up`` the same command connects.
 
-PostgreSQL: ``RELIABILITY_POSTGRES_URL`` (default database ``test_a``); MariaDB:
-``RELIABILITY_MYSQL_URL`` (default ``mysql://root@127.0.0.1:3306/test_a``).
+PostgreSQL: the server of ``RELIABILITY_POSTGRES_URL`` (default ``127.0.0.1:5432``); MariaDB: the
+server of ``RELIABILITY_MYSQL_URL`` (default ``mysql://root@127.0.0.1:3306/``). The test connects
+to their built-in databases (``postgres``, ``mysql``) and changes nothing.
 """
 from __future__ import annotations
 
@@ -21,9 +22,12 @@ import pytest
 from badges.testing.fault_proxy import FaultProxy, Mode
 from tests.e2e.bus_support import ROOT
 
+# The servers' own databases (always there): the test only connects.
 DATABASES = {
-    "postgresql": os.environ.get("RELIABILITY_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test_a"),
-    "mariadb": os.environ.get("RELIABILITY_MYSQL_URL", "mysql://root@127.0.0.1:3306/test_a"),
+    "postgresql": urlparse(os.environ.get("RELIABILITY_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/test_a"))
+    ._replace(path="/postgres").geturl(),
+    "mariadb": urlparse(os.environ.get("RELIABILITY_MYSQL_URL", "mysql://root@127.0.0.1:3306/test_a"))
+    ._replace(path="/mysql").geturl(),
 }
 CONNECT = "from django.db import connection; connection.ensure_connection(); print('connected')"
 GIVE_UP_WITHIN_SECONDS = 60  # bounds the test; the timeouts below are 2 and 3 s
