@@ -118,7 +118,7 @@ elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # every transaction takes the write lock when it begins (IMMEDIATE) and waits for it up to
     # BADGES_SQLITE_LOCK_TIMEOUT_SECONDS.
     _db_options.update({
-        "timeout": float(os.environ.get("BADGES_SQLITE_LOCK_TIMEOUT_SECONDS", "20")),
+        "timeout": float(os.environ.get("BADGES_SQLITE_LOCK_TIMEOUT_SECONDS", "60")),
         "transaction_mode": "IMMEDIATE",
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     })

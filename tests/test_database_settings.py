@@ -47,7 +47,7 @@ def test_mysql_gets_connect_read_and_write_timeouts() -> None:
 def test_sqlite_writers_wait_for_the_lock(tmp_path: Path) -> None:
     options = host_database_options(f"sqlite:///{tmp_path / 'db.sqlite3'}")
     assert options["transaction_mode"] == "IMMEDIATE"
-    assert options["timeout"] == 20
+    assert options["timeout"] == 60
 
 
 @pytest.mark.parametrize(("engine", "options", "missing"), [
