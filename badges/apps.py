@@ -12,6 +12,7 @@ class BadgesConfig(AppConfig):
 
     def ready(self) -> None:
         from badges.conf import badges_enabled, check_badges_config, check_credly_webhook_secret
+        from badges.database import check_database_timeouts
         from badges.encryption import check_encryption_keys, check_encryption_keys_deploy
         from badges.host import check_host_contract
         from badges.providers.http import check_retry_policy
@@ -22,6 +23,7 @@ class BadgesConfig(AppConfig):
         checks.register(check_encryption_keys_deploy, checks.Tags.security, deploy=True)
         checks.register(check_host_contract, checks.Tags.models)
         checks.register(check_retry_policy, checks.Tags.compatibility)
+        checks.register(check_database_timeouts, checks.Tags.database)
         if badges_enabled():
             from badges.receivers import connect_receivers
             from badges.signals import flush_event_bus_producer

@@ -137,7 +137,7 @@ SETTINGS = (
     Setting("BADGES_SWEEP_INTERVAL_SECONDS", 600, _number(0, inclusive=False)),
     Setting("BADGES_SWEEP_GRACE_SECONDS", 300, _number(0)),
     Setting("BADGES_SCHEDULED_SYNC_HOURS", 0, _number(0)),
-    Setting("BADGES_RECEIVER_DB_RETRY_SECONDS", 240, _number(0)),
+    Setting("BADGES_CONSUMER_DB_RETRY_MAX_DELAY_SECONDS", 5, _number(0, inclusive=False)),
     Setting("BADGES_FIELD_ENCRYPTION_KEYS", [], _of_type(list)),  # each key: badges.encryption.check_encryption_keys
     Setting("BADGES_PROVIDER_HTTP", {}, _of_type(dict)),  # its keys: badges.providers.http.check_retry_policy
     Setting("BADGES_HOST_TIMESTAMPED_MODEL", "django_extensions.db.models.TimeStampedModel", _model_path),

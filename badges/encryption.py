@@ -129,7 +129,7 @@ def check_encryption_keys(app_configs: Any = None, **kwargs: Any) -> list[checks
     try:
         _fernet()
     except ImproperlyConfigured as error:
-        return [checks.Error(str(error), id="badges.E020")]
+        return [checks.Error(str(error), id="badges.E030")]
     return []
 
 
@@ -139,6 +139,6 @@ def check_encryption_keys_deploy(app_configs: Any = None, **kwargs: Any) -> list
         return [checks.Warning(
             f"{SETTING} is not set: stored API keys are encrypted with a key derived from SECRET_KEY.",
             hint=f"Set {SETTING} to a Fernet key of its own, then run `manage.py reencrypt_api_keys`.",
-            id="badges.W020",
+            id="badges.W030",
         )]
     return []

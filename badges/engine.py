@@ -13,7 +13,9 @@ An event that matches nothing costs the version query and writes nothing. A matc
 recorded in the same transaction as its effects, so it is either fully applied and remembered
 or not at all. Then: a failure while applying, matching or reading it records it ``failed``
 with its payload (an event whose payload cannot be read: with the error only, for an operator)
-for :func:`finish_pending_events`, the sweep; a crash before commit leaves the bus message
+for :func:`finish_pending_events`, the sweep. A database that cannot be reached is the exception:
+that error is raised, and the bus consumer (:mod:`badges.consumers`) keeps the message and
+handles it again once the database is back. A crash before commit leaves the bus message
 unacknowledged (Kafka commits the offset, Redis acks, only after the receiver returns), so the
 bus delivers it again, and the remembered id makes any redelivery harmless.
 """
@@ -36,6 +38,7 @@ from openedx_events.learning.data import BadgeTemplateData, UserData, UserPerson
 
 from badges import host, issuing, signals
 from badges.conf import badges_settings
+from badges.database import database_unreachable
 from badges.events import event_payload, event_signal, find_user_data, unstorable_text
 from badges.models import BadgeProgress, BadgeState, Fulfillment, ReceivedEvent
 from badges.rulebook import current_rulebook
@@ -187,6 +190,8 @@ def match_or_keep(event: IncomingEvent) -> tuple[Rulebook, EventMatches] | None:
         rulebook = current_rulebook(event.event_type)
         return rulebook, match_event(rulebook, event.payload)
     except Exception as exc:
+        if database_unreachable(exc):
+            raise  # the bus consumer keeps the event and handles it again once the database is back
         logger.exception("Event %s %s could not be matched; it is kept for the sweep.",
                          event.event_type, event.event_id)
         _record_failure(event.event_id, event.event_type, event.event_time, event.learner.username,
@@ -219,6 +224,8 @@ def apply_matching_event(event: IncomingEvent, rulebook: Rulebook, matches: Even
                     record_id = seen[0] if seen is not None else None
                 logger.info("Event %s lost a race (%s); applying it again.", event.event_id, exc)
     except Exception as exc:
+        if database_unreachable(exc):
+            raise  # the bus consumer keeps the event and handles it again once the database is back
         logger.exception("Event %s %s could not be applied; it is kept for the sweep.",
                          event.event_type, event.event_id)
         _record_failure(event.event_id, event.event_type, event.event_time, event.learner.username,

@@ -2,14 +2,12 @@
 from __future__ import annotations
 
 import logging
-import time
 from typing import Any
 
-from django.db import InterfaceError, OperationalError, close_old_connections
 from openedx_events.tooling import OpenEdxPublicSignal
 
 from badges import engine
-from badges.conf import badges_settings, configured_event_types
+from badges.conf import configured_event_types
 from badges.events import event_signal
 
 logger = logging.getLogger(__name__)
@@ -18,25 +16,11 @@ logger = logging.getLogger(__name__)
 def receive_event(sender: Any, signal: OpenEdxPublicSignal, **kwargs: Any) -> None:
     """Called by ``send_event`` in this process and by ``consume_events`` for bus messages alike.
 
-    The bus consumer acknowledges a message once this returns, even after an exception, so a
-    database that is unreachable must not turn into a lost event: the receiver waits for it,
-    backing off, for up to ``BADGES_RECEIVER_DB_RETRY_SECONDS``. Consumption pauses meanwhile and
-    the events stay on the bus. Processing is idempotent, so trying again is always safe.
+    A database error is raised, not waited out here: the bus libraries catch receiver errors and
+    acknowledge the message regardless, so the wait for an unreachable database lives in the
+    consumers of :mod:`badges.consumers`, which keep the message until it was handled.
     """
-    deadline = time.monotonic() + badges_settings.RECEIVER_DB_RETRY_SECONDS
-    delay = 0.5
-    while True:
-        try:
-            engine.handle_event(signal.event_type, kwargs)
-            return
-        except (OperationalError, InterfaceError) as exc:
-            if time.monotonic() + delay > deadline:
-                raise
-            logger.warning("Database unavailable while handling %s (%s); trying again in %.1fs.",
-                           signal.event_type, exc, delay)
-            close_old_connections()  # drop the broken connection so the next attempt opens a fresh one
-            time.sleep(delay)
-            delay = min(delay * 2, 30.0)
+    engine.handle_event(signal.event_type, kwargs)
 
 
 def dispatch_uid(event_type: str) -> str:

@@ -91,21 +91,57 @@ DATABASES = {
         conn_max_age=int(os.environ.get("DATABASE_CONN_MAX_AGE", "60")),
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
+# A database host that accepts connections but never answers (a partition, a failover address
+# that swallows packets) must not block the consumer and the workers forever: connections give up
+# after DATABASE_CONNECT_TIMEOUT_SECONDS and a silent established connection is dropped after
+# DATABASE_READ_TIMEOUT_SECONDS (PostgreSQL: TCP keepalives and tcp_user_timeout; MySQL: PyMySQL's
+# read/write timeouts, which also bound its handshake). 0 sets none. Options given in DATABASE_URL
+# (?connect_timeout=...) win.
+DATABASE_CONNECT_TIMEOUT_SECONDS = int(os.environ.get("DATABASE_CONNECT_TIMEOUT_SECONDS", "10"))
+DATABASE_READ_TIMEOUT_SECONDS = int(os.environ.get("DATABASE_READ_TIMEOUT_SECONDS", "30"))
+# PostgreSQL only: the server cancels a statement running longer than this (0: no limit).
+DATABASE_STATEMENT_TIMEOUT_SECONDS = int(os.environ.get("DATABASE_STATEMENT_TIMEOUT_SECONDS", "300"))
+_db_options = DATABASES["default"].setdefault("OPTIONS", {})
+_connect_timeout = {"connect_timeout": DATABASE_CONNECT_TIMEOUT_SECONDS} if DATABASE_CONNECT_TIMEOUT_SECONDS else {}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    _keepalive_idle = max(1, DATABASE_READ_TIMEOUT_SECONDS // 3)
+    _read_timeout = {
+        "keepalives": 1,
+        "keepalives_idle": _keepalive_idle,
+        "keepalives_interval": max(1, _keepalive_idle // 3),
+        "keepalives_count": 3,
+        "tcp_user_timeout": DATABASE_READ_TIMEOUT_SECONDS * 1000,
+    } if DATABASE_READ_TIMEOUT_SECONDS > 0 else {}
+    for _name, _value in {**_connect_timeout, **_read_timeout}.items():
+        _db_options.setdefault(_name, _value)
+    if DATABASE_STATEMENT_TIMEOUT_SECONDS > 0 and "statement_timeout" not in _db_options.get("options", ""):
+        _db_options["options"] = " ".join(filter(None, [
+            _db_options.get("options", ""), f"-c statement_timeout={DATABASE_STATEMENT_TIMEOUT_SECONDS * 1000}"]))
+elif DATABASES["default"]["ENGINE"] == "django.db.backends.mysql":
     import pymysql
 
     # PyMySQL stands in for mysqlclient, which needs C headers this service does not require.
     pymysql.version_info = (2, 2, 1, "final", 0)
     pymysql.install_as_MySQLdb()
-    DATABASES["default"].setdefault("OPTIONS", {}).update({"charset": "utf8mb4"})
+    _db_options.update({"charset": "utf8mb4"})
+    _read_timeout = ({"read_timeout": DATABASE_READ_TIMEOUT_SECONDS, "write_timeout": DATABASE_READ_TIMEOUT_SECONDS}
+                     if DATABASE_READ_TIMEOUT_SECONDS > 0 else {})
+    for _name, _value in {**_connect_timeout, **_read_timeout}.items():
+        _db_options.setdefault(_name, _value)
     DATABASES["default"].setdefault("TEST", {}).update({"CHARSET": "utf8mb4", "COLLATION": "utf8mb4_bin"})
 elif DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     Path(DATABASES["default"]["NAME"]).parent.mkdir(parents=True, exist_ok=True)
     # WAL lets the web service and a consumer process read while the other writes, and makes a
     # commit cheap; synchronous=NORMAL may lose the last commits on power loss, not on a crash.
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;"}
-    )
+    # Several processes write to the one file (web, consumers, tasks). A deferred transaction that
+    # read first cannot wait for the write lock (SQLite answers "database is locked" at once), so
+    # every transaction takes the write lock when it begins (IMMEDIATE) and waits for it up to
+    # DATABASE_SQLITE_LOCK_TIMEOUT_SECONDS.
+    _db_options.update({
+        "timeout": float(os.environ.get("DATABASE_SQLITE_LOCK_TIMEOUT_SECONDS", "60")),
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    })
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_USER_MODEL = "core.User"
@@ -158,7 +194,7 @@ for _name in (
     "BADGES_SWEEP_INTERVAL_SECONDS",
     "BADGES_SWEEP_GRACE_SECONDS",
     "BADGES_SCHEDULED_SYNC_HOURS",
-    "BADGES_RECEIVER_DB_RETRY_SECONDS",
+    "BADGES_CONSUMER_DB_RETRY_MAX_DELAY_SECONDS",
 ):
     if os.environ.get(_name):
         globals()[_name] = env_number(_name)
@@ -175,12 +211,16 @@ if os.environ.get("BADGES_FIELD_ENCRYPTION_KEYS"):
 # EVENT_BUS_BACKEND: "" (no bus: events are only handled in-process), "kafka" or "redis".
 # The consumer is `manage.py consume_events -t learning-badges-lifecycle -g <group>`; see
 # docs/event-bus.rst. EVENT_BUS_PRODUCER / EVENT_BUS_CONSUMER override the backend's defaults
-# (tests point EVENT_BUS_CONSUMER at badges.testing.kafka_consumer for a short group join).
+# (tests point EVENT_BUS_CONSUMER at badges.testing.kafka_consumer for a short group join). The
+# consumers are the badges app's subclasses of the libraries' consumers: they keep a message on the
+# bus while the database is unreachable, where the libraries' own would acknowledge it and lose it.
 EVENT_BUS_BACKEND = os.environ.get("EVENT_BUS_BACKEND", "").strip().lower()
 _EVENT_BUS_BACKENDS = {
     "": ("", "", None),
-    "kafka": ("edx_event_bus_kafka.create_producer", "edx_event_bus_kafka.KafkaEventConsumer", "edx_event_bus_kafka"),
-    "redis": ("edx_event_bus_redis.create_producer", "edx_event_bus_redis.RedisEventConsumer", "edx_event_bus_redis"),
+    "kafka": ("edx_event_bus_kafka.create_producer", "badges.consumers.DatabaseWaitingKafkaEventConsumer",
+              "edx_event_bus_kafka"),
+    "redis": ("edx_event_bus_redis.create_producer", "badges.consumers.DatabaseWaitingRedisEventConsumer",
+              "edx_event_bus_redis"),
 }
 if EVENT_BUS_BACKEND not in _EVENT_BUS_BACKENDS:
     raise ValueError(f"EVENT_BUS_BACKEND must be one of '', 'kafka', 'redis'; got {EVENT_BUS_BACKEND!r}.")

@@ -73,7 +73,7 @@ def test_events_given_as_one_string_are_refused_not_read_letter_by_letter(caplog
         ("BADGES_ISSUE_RETRY_FIRST_DELAY_SECONDS", -5, "must be > 0"),
         ("BADGES_SWEEP_GRACE_SECONDS", "300", "must be a number"),
         ("BADGES_SCHEDULED_SYNC_HOURS", -24, "must be >= 0"),
-        ("BADGES_RECEIVER_DB_RETRY_SECONDS", True, "must be a number"),
+        ("BADGES_CONSUMER_DB_RETRY_MAX_DELAY_SECONDS", True, "must be a number"),
         ("BADGES_ENABLED", "yes", "must be a bool"),
         ("BADGES_CREDLY_WEBHOOK_SECRET", b"bytes-secret", "must be a str, got bytes."),
         ("BADGES_PROVIDER_HTTP", [], "must be a dict"),

@@ -98,13 +98,13 @@ def test_keys_derived_from_secret_key_survive_a_secret_key_rotation(settings):
     call_command("reencrypt_api_keys", stdout=io.StringIO())
     settings.SECRET_KEY_FALLBACKS = []
     assert CredlyOrganization.objects.get(pk=org.pk).api_key == CREDLY_KEY
-    assert [w.id for w in check_encryption_keys_deploy()] == ["badges.W020"]
+    assert [w.id for w in check_encryption_keys_deploy()] == ["badges.W030"]
 
 
 def test_a_key_that_is_not_a_fernet_key_is_a_system_check_error(settings):
     settings.BADGES_FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode(), "not-a-fernet-key"]
     [error] = check_encryption_keys()
-    assert error.id == "badges.E020" and "key #2 is not a Fernet key" in error.msg
+    assert error.id == "badges.E030" and "key #2 is not a Fernet key" in error.msg
     assert "not-a-fernet-key" not in error.msg
     settings.BADGES_FIELD_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
     assert check_encryption_keys() == [] and check_encryption_keys_deploy() == []
