@@ -89,7 +89,8 @@ def publish(learners: range, courses: list[str], topic: str) -> None:
 
 
 def report() -> dict[str, Any]:
-    """Per provider: records, issued ones, records beyond one per learner, learners not issued."""
+    """Per provider: records, issued ones, learners holding an issued one, records beyond one per
+    learner and template, learners whose record is not issued, and the records' states."""
     from badges.issuing import KINDS
 
     result = {}
@@ -100,6 +101,7 @@ def report() -> dict[str, Any]:
         result[origin] = {
             "records": len(rows),
             "issued": sum(external_id is not None for _u, _t, external_id, _s in rows),
+            "learners_issued": len({username for username, _t, external_id, _s in rows if external_id is not None}),
             "extra_records": sum(count - 1 for count in per_learner.values()),
             "unissued": sorted(username for username, _t, external_id, _s in rows if external_id is None),
             "states": dict(Counter(state for _u, _t, _id, state in rows)),

@@ -46,7 +46,7 @@ def test_provider_faults_on_both_providers_issue_every_award_exactly_once(tmp_pa
 
             def all_issued_and_idle() -> dict | None:
                 found = support.report(env)
-                issued = sum(found[origin]["issued"] for origin in found)
+                issued = sum(found[origin]["learners_issued"] for origin in found)
                 return found if issued >= expected and support.broker_idle(broker) else None
 
             found = support.wait_for(all_issued_and_idle, 300,
@@ -63,7 +63,7 @@ def test_provider_faults_on_both_providers_issue_every_award_exactly_once(tmp_pa
     summary.provider_issues = sum(holding["issues"] for holding in holdings.values())
     summary.duplicates = (sum(holding["duplicates"] for holding in holdings.values())
                           + sum(found[origin]["extra_records"] for origin in found))
-    summary.lost = expected - sum(found[origin]["issued"] for origin in found)
+    summary.lost = expected - sum(found[origin]["learners_issued"] for origin in found)
     summary.seconds = time.monotonic() - started
     summary.scenario += f" deliveries={deliveries} faults={faults}/{len(calls)}"
     summary.report()

@@ -59,7 +59,7 @@ def test_worker_killed_mid_call_issues_every_award_once(tmp_path):
 
             def all_issued() -> dict | None:
                 found = support.report(env)
-                return found if sum(found[origin]["issued"] for origin in found) >= expected else None
+                return found if sum(found[origin]["learners_issued"] for origin in found) >= expected else None
 
             found = support.wait_for(all_issued, 240, "every badge issued after the kills")
         finally:
@@ -73,7 +73,7 @@ def test_worker_killed_mid_call_issues_every_award_once(tmp_path):
     summary.provider_issues = sum(holding["issues"] for holding in holdings.values())
     summary.duplicates = (sum(holding["duplicates"] for holding in holdings.values())
                           + sum(found[origin]["extra_records"] for origin in found))
-    summary.lost = expected - sum(found[origin]["issued"] for origin in found)
+    summary.lost = expected - sum(found[origin]["learners_issued"] for origin in found)
     summary.seconds = time.monotonic() - started
     summary.scenario += f" kills={kills} deliveries={support.task_deliveries(*logs)}"
     summary.report()
