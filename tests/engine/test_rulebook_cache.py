@@ -22,6 +22,11 @@ class RolledBack(Exception):
     pass
 
 
+def names(rulebook) -> set[str]:
+    """Template names, not ids: a database may give a rolled-back row's id to the next row."""
+    return {template.name for template in rulebook.templates.values()}
+
+
 @pytest.fixture
 def active_template(make_credly_template, add_requirement, activate):
     def make(name: str):
@@ -33,31 +38,29 @@ def active_template(make_credly_template, add_requirement, activate):
 
 
 def test_a_rolled_back_change_is_not_served_after_a_later_change(active_template):
-    kept = active_template("Kept")
-    assert set(current_rulebook(EVENT_TYPE).templates) == {kept.id}
+    active_template("Kept")
+    assert names(current_rulebook(EVENT_TYPE)) == {"Kept"}
     with pytest.raises(RolledBack), transaction.atomic():
-        dropped = active_template("Rolled back")
-        assert set(current_rulebook(EVENT_TYPE).templates) == {kept.id, dropped.id}  # cached inside the transaction
+        active_template("Rolled back")
+        assert names(current_rulebook(EVENT_TYPE)) == {"Kept", "Rolled back"}  # cached inside the transaction
         raise RolledBack
-    assert not BadgeTemplate.objects.filter(pk=dropped.pk).exists()
+    assert not BadgeTemplate.objects.filter(name="Rolled back").exists()
 
-    kept.description = "A later, committed change"
-    kept.save()
-    assert set(current_rulebook(EVENT_TYPE).templates) == {kept.id}
+    active_template("Later")  # as many changes as were rolled back: a counter would be where it was
+    assert names(current_rulebook(EVENT_TYPE)) == {"Kept", "Later"}
 
 
 def test_a_restored_backup_is_not_served_the_rulebook_of_rows_it_lacks(active_template):
-    kept = active_template("Kept")
+    active_template("Kept")
     current_rulebook(EVENT_TYPE)
     backup = RulebookVersion.objects.values().get()
     lost = active_template("Created after the backup")
-    assert set(current_rulebook(EVENT_TYPE).templates) == {kept.id, lost.id}
+    assert names(current_rulebook(EVENT_TYPE)) == {"Kept", "Created after the backup"}
 
     # Restore the backup: the newer rows and the newer configuration token are gone.
     BadgeRequirement.objects.filter(template=lost).delete()
     BadgeTemplate.objects.filter(pk=lost.pk).delete()
     RulebookVersion.objects.filter(pk=backup["id"]).update(**backup)
-    kept.description = "The first change after the restore"
-    kept.save()
-    assert set(current_rulebook(EVENT_TYPE).templates) == {kept.id}
+    active_template("Created after the restore")  # as many changes as the backup lacks
+    assert names(current_rulebook(EVENT_TYPE)) == {"Kept", "Created after the restore"}
 
