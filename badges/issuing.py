@@ -232,8 +232,10 @@ def _sync_step(kind: BadgeKind, badge_uuid: str) -> SyncResult:
     instead of issuing it a second time. The second transaction holds the row lock across the
     call, so a second task for the same badge waits and then finds nothing left to do; it
     decides again on what it finds, since another task may have finished the work in between.
+    The first transaction is ``durable``: inside a caller's transaction its commit would be a
+    savepoint that a crash still rolls back, so that is refused.
     """
-    with transaction.atomic():
+    with transaction.atomic(durable=True):
         badge = _locked_badge(kind, badge_uuid)
         if badge is None:
             logger.warning("Badge %s (%s) not found; nothing to send to the provider.", badge_uuid, kind.origin)
