@@ -65,7 +65,7 @@ def test_a_reaward_while_the_revoke_is_pending_revokes_the_old_badge_before_issu
 
 
 def test_a_reaward_whose_old_badge_cannot_be_revoked_yet_issues_nothing_new(
-        two_group_template, add_penalty, provider):
+        two_group_template, add_penalty, provider, staff_client):
     add_course_a_penalty(two_group_template, add_penalty)
     provider.refuses_duplicates = False
     badge = award()
@@ -78,6 +78,7 @@ def test_a_reaward_whose_old_badge_cannot_be_revoked_yet_issues_nothing_new(
     assert result.action is issuing.Action.REVOKE_REPLACED and result.retry_in is not None
     badge.refresh_from_db()
     assert provider.live() == [old] and len(provider.issued_ids) == 1 and badge.state == "no_response"
+    assert old in staff_client.get(f"/admin/badges/credlybadge/{badge.pk}/change/").content.decode()
 
     issuing.sync_with_provider("credly", str(badge.uuid))  # the retry
     badge.refresh_from_db()
