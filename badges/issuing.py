@@ -1,8 +1,10 @@
 """Badge records and their provider: the one place their status and provider state change.
 
 The database row is the truth. :func:`sync_with_provider` compares a badge record with what the
-provider should hold and makes the one call that closes the gap (issue, or revoke/expire), under
-a row lock so concurrent tasks for one badge run one after the other. A record that has an
+provider should hold and makes the calls that close the gap (issue, or revoke/expire), under a
+row lock so concurrent tasks for one badge run one after the other. Each attempt is counted and
+committed before its call, so a crash during the call cannot hide that the provider may have
+carried it out: every later attempt looks the badge up before issuing. A record that has an
 external id is never issued again. Every change of status, state, external id or provider error
 goes through :func:`change_badge`; the engine, the tasks, the sweep, the admin actions and the
 webhooks all use it, so they cannot disagree.
@@ -104,15 +106,19 @@ def retry_delay(attempts: int, retry_after: float | None = None) -> float:
 
 def change_badge(badge: AnyBadge, *, status: str | None = None, state: str | None = None,
                  external_id: str | None = None, provider_error: str | None = None,
-                 attempted: bool = False, retry_at: datetime.datetime | None = None,
-                 clear_external_id: bool = False, start_sync: bool = False, reset_attempts: bool = False) -> None:
+                 attempted: bool = False, attempt_ended: bool = False, retry_at: datetime.datetime | None = None,
+                 clear_external_id: bool = False, replaced_external_id: str | None = None,
+                 start_sync: bool = False, reset_attempts: bool = False) -> None:
     """Apply and save a change of a badge record, writing only the columns that changed.
 
     ``start_sync`` begins a new issue/revoke cycle (revoke, operator retry, re-award): the retry
     horizon counts from now and no attempt is scheduled. ``reset_attempts`` also forgets the
     attempts of earlier cycles (re-award: the new badge is issued, not looked up).
-    ``attempted`` counts a provider attempt; ``retry_at`` is when the next one is due after it
-    (None: none scheduled). Provider-side fields live in the provider's table, ``status`` in the
+    ``attempted`` counts a provider attempt that starts now, and ``retry_at`` is when the next one
+    is due should this one never report; ``attempt_ended`` records that it reported, and
+    ``retry_at`` is then when the next one is due (None: none scheduled).
+    ``replaced_external_id`` is the earlier badge a re-award revokes first ("" once done).
+    Provider-side fields live in the provider's table, ``status`` in the
     shared credential table, so a provider-side change is one UPDATE.
     """
     kind = kind_of(badge)
@@ -132,6 +138,8 @@ def change_badge(badge: AnyBadge, *, status: str | None = None, state: str | Non
         put(kind.external_id_field, kind.badge_model._meta.get_field(kind.external_id_field).to_python(external_id))
     if clear_external_id:
         put(kind.external_id_field, None)
+    if replaced_external_id is not None:
+        put("replaced_external_id", replaced_external_id)
     if provider_error is not None:
         put("provider_error", provider_error)
     if start_sync:
@@ -143,6 +151,7 @@ def change_badge(badge: AnyBadge, *, status: str | None = None, state: str | Non
     if attempted:
         put("issue_attempts", badge.issue_attempts + 1)
         put("last_attempt_at", now)
+    if attempted or attempt_ended:
         put("next_attempt_at", retry_at)
     if "status" in changed:
         changed.append("modified")
@@ -154,6 +163,7 @@ class Action(enum.Enum):
     NONE = "none"
     ISSUE = "issue"
     REVOKE = "revoke"
+    REVOKE_REPLACED = "revoke_replaced"  # re-awarded: the earlier badge is revoked before the new one is issued
     FORGET = "forget"  # revoked, and nothing was ever issued at the provider: nothing to undo there
 
 
@@ -161,14 +171,20 @@ def next_action(badge: AnyBadge) -> Action:
     """What the provider still needs for this record (``error`` waits for an operator).
 
     A revoked record without an external id but with issue attempts is revoked too: an attempt
-    whose answer was lost may have issued it, so the revoke looks it up first.
+    whose answer was lost may have issued it, so the revoke looks it up first. A re-awarded
+    record whose earlier badge may still be live revokes that one before issuing.
     """
     kind = kind_of(badge)
     issued = kind.external_id(badge) is not None
-    if badge.status == host.AWARDED:
-        return Action.ISSUE if not issued and badge.state in WAITING_STATES else Action.NONE
-    if badge.state in (kind.revoked_state, BadgeState.ERROR):
+    awarded = badge.status == host.AWARDED
+    if awarded and (issued or badge.state not in WAITING_STATES):
         return Action.NONE
+    if not awarded and badge.state in (kind.revoked_state, BadgeState.ERROR):
+        return Action.NONE
+    if badge.replaced_external_id:
+        return Action.REVOKE_REPLACED
+    if awarded:
+        return Action.ISSUE
     return Action.REVOKE if issued or badge.issue_attempts else Action.FORGET
 
 
@@ -199,14 +215,30 @@ def recipient_of(badge: AnyBadge) -> Recipient:
 def sync_with_provider(origin: str, badge_uuid: str) -> SyncResult:
     """Make the provider match the badge record: issue it, or revoke/expire it, at most once.
 
-    Runs in one transaction holding the badge row lock across the provider call, so a second
-    task for the same badge waits and then finds nothing left to do.
+    One step after another until nothing is left or a step fails (a re-award first revokes the
+    earlier badge, then issues); the result is the last step's.
     """
-    kind = KINDS[origin]
-    with transaction.atomic():
+    result = _sync_step(KINDS[origin], badge_uuid)
+    while result.action is Action.REVOKE_REPLACED and result.retry_in is None:
+        result = _sync_step(KINDS[origin], badge_uuid)
+    return result
+
+
+def _sync_step(kind: BadgeKind, badge_uuid: str) -> SyncResult:
+    """One provider step in two transactions: count the attempt and commit, then call and record.
+
+    The first commit makes the attempt durable before the provider can act on it: if the
+    process dies during the call, the count survives and the next attempt looks the badge up
+    instead of issuing it a second time. The second transaction holds the row lock across the
+    call, so a second task for the same badge waits and then finds nothing left to do; it
+    decides again on what it finds, since another task may have finished the work in between.
+    The first transaction is ``durable``: inside a caller's transaction its commit would be a
+    savepoint that a crash still rolls back, so that is refused.
+    """
+    with transaction.atomic(durable=True):
         badge = _locked_badge(kind, badge_uuid)
         if badge is None:
-            logger.warning("Badge %s (%s) not found; nothing to send to the provider.", badge_uuid, origin)
+            logger.warning("Badge %s (%s) not found; nothing to send to the provider.", badge_uuid, kind.origin)
             return SyncResult(Action.NONE)
         action = next_action(badge)
         if action is Action.NONE:
@@ -214,6 +246,13 @@ def sync_with_provider(origin: str, badge_uuid: str) -> SyncResult:
         if action is Action.FORGET:
             change_badge(badge, state=kind.revoked_state, provider_error="")
             return SyncResult(action)
+        # Should this attempt never report (the process died), the next one is due now (plus the sweep's grace).
+        change_badge(badge, attempted=True, retry_at=timezone.now())
+    with transaction.atomic():
+        badge = _locked_badge(kind, badge_uuid)
+        action = next_action(badge) if badge is not None else Action.NONE
+        if action in (Action.NONE, Action.FORGET):
+            return SyncResult(Action.NONE)
         template = kind.template_model.objects.select_related().get(pk=badge.credential_id)
         try:
             remote = _call_provider(action, badge, template)
@@ -221,22 +260,32 @@ def sync_with_provider(origin: str, badge_uuid: str) -> SyncResult:
             return SyncResult(action, _after_transient_failure(badge, exc))
         except PermanentProviderError as exc:
             logger.warning("Provider refused %s of badge %s: %s", action.value, badge.uuid, exc)
-            change_badge(badge, state=BadgeState.ERROR, provider_error=str(exc), attempted=True)
+            change_badge(badge, state=BadgeState.ERROR, provider_error=str(exc), attempt_ended=True)
             return SyncResult(action)
-        if remote is None and action is Action.REVOKE:
-            change_badge(badge, state=kind.revoked_state, provider_error="", attempted=True)
-            logger.info("Badge %s: not found at %s, so nothing to revoke there.", badge.uuid, origin)
-            return SyncResult(Action.FORGET)
-        if remote is None:
-            change_badge(badge, state=BadgeState.ERROR, attempted=True, provider_error=(
-                "The provider reports that the learner already has this badge, but did not return it."))
-            return SyncResult(action)
-        state = remote.state if remote.state in kind.badge_model.STATES else _default_state(action, kind)
-        if action is Action.REVOKE:
-            state = kind.revoked_state
-        change_badge(badge, state=state, external_id=remote.external_id, provider_error="", attempted=True)
-        logger.info("Badge %s: %s at %s as %s (%s).", badge.uuid, action.value, origin, remote.external_id, state)
+        return _record_success(kind, badge, action, remote)
+
+
+def _record_success(kind: BadgeKind, badge: AnyBadge, action: Action, remote: RemoteBadge | None) -> SyncResult:
+    """Store what the provider answered to a step that did not fail."""
+    if action is Action.REVOKE_REPLACED:
+        # The earlier badge has ended: the issue starts afresh (no attempt of it reached the provider).
+        change_badge(badge, replaced_external_id="", provider_error="", attempt_ended=True, reset_attempts=True)
+        logger.info("Badge %s: the earlier badge at %s is revoked; issuing anew.", badge.uuid, kind.origin)
         return SyncResult(action)
+    if remote is None and action is Action.REVOKE:
+        change_badge(badge, state=kind.revoked_state, provider_error="", attempt_ended=True)
+        logger.info("Badge %s: not found at %s, so nothing to revoke there.", badge.uuid, kind.origin)
+        return SyncResult(Action.FORGET)
+    if remote is None:
+        change_badge(badge, state=BadgeState.ERROR, attempt_ended=True, provider_error=(
+            "The provider reports that the learner already has this badge, but did not return it."))
+        return SyncResult(action)
+    state = remote.state if remote.state in kind.badge_model.STATES else _default_state(action, kind)
+    if action is Action.REVOKE:
+        state = kind.revoked_state
+    change_badge(badge, state=state, external_id=remote.external_id, provider_error="", attempt_ended=True)
+    logger.info("Badge %s: %s at %s as %s (%s).", badge.uuid, action.value, kind.origin, remote.external_id, state)
+    return SyncResult(action)
 
 
 def _default_state(action: Action, kind: BadgeKind) -> str:
@@ -253,6 +302,8 @@ def _call_provider(action: Action, badge: AnyBadge, template: BadgeTemplate) -> 
     provider = provider_for_template(template)
     recipient = recipient_of(badge)
     external_template = template_external_id(template)
+    if action is Action.REVOKE_REPLACED:
+        return provider.revoke_badge(badge_external_id=badge.replaced_external_id, reason=REVOKE_REASON)
     if action is Action.REVOKE:
         external_id = kind_of(badge).external_id(badge)
         if external_id is None:
@@ -262,9 +313,9 @@ def _call_provider(action: Action, badge: AnyBadge, template: BadgeTemplate) -> 
                 return None
             external_id = found.external_id
         return provider.revoke_badge(badge_external_id=external_id, reason=REVOKE_REASON)
-    if badge.issue_attempts:
-        # An earlier attempt may have been carried out although its answer was lost (a timeout on
-        # the POST, OutcomeUnknownError): look for the badge before issuing again.
+    if badge.issue_attempts > 1:
+        # An attempt besides this one (already counted) may have been carried out although its
+        # answer was lost (a timeout, an error after the work, a crash): look before issuing again.
         existing = _adoptable(badge, provider.find_badge(template_external_id=external_template, recipient=recipient))
         if existing is not None:
             logger.info("Badge %s already exists at the provider after an earlier attempt; adopting it.", badge.uuid)
@@ -294,12 +345,12 @@ def _after_transient_failure(badge: AnyBadge, exc: TransientProviderError) -> fl
     """
     started = badge.sync_started_at or badge.created
     if timezone.now() - started > retry_horizon():
-        change_badge(badge, state=BadgeState.ERROR, attempted=True,
-                     provider_error=f"Gave up after {badge.issue_attempts + 1} attempts: {exc}")
+        change_badge(badge, state=BadgeState.ERROR, attempt_ended=True,
+                     provider_error=f"Gave up after {badge.issue_attempts} attempts: {exc}")
         logger.warning("Badge %s: giving up on the provider after the retry horizon: %s", badge.uuid, exc)
         return None
-    delay = retry_delay(badge.issue_attempts + 1, exc.retry_after)
-    change_badge(badge, state=BadgeState.NO_RESPONSE, provider_error=str(exc), attempted=True,
+    delay = retry_delay(badge.issue_attempts, exc.retry_after)
+    change_badge(badge, state=BadgeState.NO_RESPONSE, provider_error=str(exc), attempt_ended=True,
                  retry_at=timezone.now() + datetime.timedelta(seconds=delay))
     logger.info("Badge %s: provider unavailable (%s); next attempt in %.0f s.", badge.uuid, exc, delay)
     return delay
@@ -315,22 +366,28 @@ def retryable_badges(kind: BadgeKind) -> QuerySet:
 
 
 def due_badges() -> list[tuple[str, str]]:
-    """(origin, uuid) of records waiting for the provider (not ``error``) whose next attempt is due.
+    """(origin, uuid) of records waiting for the provider (not ``error``) whose task looks lost.
 
-    After a transient failure that is ``next_attempt_at``, the time the task's own retry was
-    scheduled for (backoff or Retry-After), so the sweep does not start a second retry chain
-    beside it. A record with no attempt scheduled is due once its cycle is older than the sweep
-    grace (its on-commit task should have run by then).
+    A task is late, not lost, while the queue holds a backlog: its retry reaches the worker
+    only after every task queued before it, however short its countdown. So a record is taken
+    only once the sweep grace has passed after the moment its task should have run:
+    ``next_attempt_at`` (a retry's backoff or Retry-After, or the start of an attempt that never
+    reported), or else the start of its cycle (the on-commit task). The records returned get
+    ``next_attempt_at`` = now, as the sweep queues their task: another grace passes before a
+    later sweep takes them again.
     """
     now = timezone.now()
-    scheduled_and_due = Q(next_attempt_at__lte=now)
-    task_lost = Q(next_attempt_at__isnull=True, cycle_started__lte=now - sweep_grace())
+    lost_before = now - sweep_grace()
+    scheduled_task_lost = Q(next_attempt_at__lte=lost_before)
+    task_lost = Q(next_attempt_at__isnull=True, cycle_started__lte=lost_before)
     due = []
     for origin, kind in KINDS.items():
         waiting = (retryable_badges(kind).exclude(state=BadgeState.ERROR)
                    .annotate(cycle_started=Coalesce("sync_started_at", "modified"))
-                   .filter(scheduled_and_due | task_lost))
-        due += [(origin, str(badge_uuid)) for badge_uuid in waiting.values_list("uuid", flat=True)]
+                   .filter(scheduled_task_lost | task_lost))
+        found = list(waiting.values_list("pk", "uuid"))
+        kind.badge_model.objects.filter(pk__in=[pk for pk, _uuid in found]).update(next_attempt_at=now)
+        due += [(origin, str(badge_uuid)) for _pk, badge_uuid in found]
     return due
 
 
@@ -353,12 +410,21 @@ def prepare_retry(badge: AnyBadge) -> bool:
 def reaward(badge: AnyBadge) -> bool:
     """Operator's explicit re-award of a revoked badge: awarded again and issued anew. False if not revoked.
 
-    A new cycle with no attempts: the old badge at the provider is revoked and is not looked up.
+    The learner must end with one live badge. When the revoke is confirmed, the new cycle has no
+    attempts: the old badge has ended and is not looked up. While the revoke is still pending,
+    the old badge may be live: one with a known id is kept as ``replaced_external_id`` and
+    revoked before the new one is issued; one that only an unanswered attempt may have issued
+    keeps the attempt count, so the issue looks it up and adopts it if it is live.
     """
     if badge.status != host.REVOKED:
         return False
+    kind = kind_of(badge)
+    revoke_confirmed = badge.state == kind.revoked_state
+    old_id = kind.external_id(badge)
+    replaced = old_id if old_id is not None and not revoke_confirmed else badge.replaced_external_id
     change_badge(badge, status=host.AWARDED, state=BadgeState.CREATED, provider_error="",
-                 clear_external_id=True, start_sync=True, reset_attempts=True)
+                 clear_external_id=True, replaced_external_id=replaced, start_sync=True,
+                 reset_attempts=revoke_confirmed or old_id is not None)
     return True
 
 

@@ -1,7 +1,7 @@
 """The active configuration per event type, read from the database in two queries and cached per process.
 
 Every event costs one cheap query, :meth:`RulebookVersion.current`; the cache is dropped when
-that counter moved. The counter is bumped by ``save()``/``delete()`` of every configuration
+that token changed. A new random token is set by ``save()``/``delete()`` of every configuration
 model (templates, requirements, rules, penalties) and explicitly by admin bulk deletes and bulk
 loaders, so an admin change takes effect on the next event of every process.
 """
@@ -19,7 +19,7 @@ from badges.rules import PenaltySpec, RequirementSpec, Rule, Rulebook, TemplateS
 
 _lock = threading.Lock()
 _cache: dict[str, Rulebook] = {}
-_cached_version: int | None = None
+_cached_version: str | None = None
 
 
 def current_rulebook(event_type: str) -> Rulebook:
@@ -40,14 +40,14 @@ def current_rulebook(event_type: str) -> Rulebook:
 
 
 def clear_cache() -> None:
-    """Forget every cached rulebook (tests; the version check makes it unnecessary in production)."""
+    """Forget every cached rulebook (tests; the token check makes it unnecessary in production)."""
     global _cached_version
     with _lock:
         _cache.clear()
         _cached_version = None
 
 
-def load_rulebook(event_type: str, version: int) -> Rulebook:
+def load_rulebook(event_type: str, version: str) -> Rulebook:
     """Requirements and penalties of active templates for ``event_type``, with their rules.
 
     Two queries: requirements joined to their template and rules (one row per rule), and

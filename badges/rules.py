@@ -184,13 +184,13 @@ class Rulebook:
     """The active configuration for one event type: immutable, shared by every event of the process."""
 
     event_type: str
-    version: int
+    version: str  # the configuration token it was built from
     templates: Mapping[int, TemplateSpec]
     requirements: _RuleIndex = field(repr=False)
     penalties: _RuleIndex = field(repr=False)
 
     @classmethod
-    def build(cls, event_type: str, version: int, templates: Iterable[TemplateSpec],
+    def build(cls, event_type: str, version: str, templates: Iterable[TemplateSpec],
               requirements: Iterable[RequirementSpec], penalties: Iterable[PenaltySpec]) -> Rulebook:
         return cls(
             event_type=event_type,

@@ -72,13 +72,14 @@ def test_accredible_group_id_unique_per_api_config(make_accredible_group):
 
 
 def test_configuration_changes_move_the_rulebook_version(make_credly_template, add_requirement):
-    before = RulebookVersion.current()
+    seen = [RulebookVersion.current()]
     template = make_credly_template()
+    seen.append(RulebookVersion.current())
     add_requirement(template, rules=[("is_passing", "eq", "true")])
-    assert RulebookVersion.current() >= before + 3
-    before = RulebookVersion.current()
+    seen.append(RulebookVersion.current())
     template.requirements.first().delete()
-    assert RulebookVersion.current() > before
+    seen.append(RulebookVersion.current())
+    assert len(set(seen)) == len(seen)
 
 
 def test_credly_badge_external_uuid_is_unique(make_credly_template):

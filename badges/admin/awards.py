@@ -32,8 +32,9 @@ class ProviderBadgeAdmin(BadgesEnabledMixin, admin.ModelAdmin):
         return ("username", f"={self.external_id_field}", "=uuid")
 
     def get_fields(self, request: HttpRequest, obj=None) -> tuple[str, ...]:
-        return ("uuid", "username", "template", "status", "state", self.external_id_field, "provider_error",
-                "issue_attempts", "last_attempt_at", "sync_started_at", "next_attempt_at", "created", "modified")
+        return ("uuid", "username", "template", "status", "state", self.external_id_field, "replaced_external_id",
+                "provider_error", "issue_attempts", "last_attempt_at", "sync_started_at", "next_attempt_at", "created",
+                "modified")
 
     def get_readonly_fields(self, request: HttpRequest, obj=None) -> tuple[str, ...]:
         return self.get_fields(request, obj)

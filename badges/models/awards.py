@@ -21,7 +21,12 @@ class ProviderBadge(models.Model):
         null=True, blank=True, help_text="When the current issue/revoke began; the retry horizon counts from here."
     )
     next_attempt_at = models.DateTimeField(
-        null=True, blank=True, db_index=True, help_text="When the next provider attempt is due after a failure."
+        null=True, blank=True, db_index=True,
+        help_text="When the next provider attempt is due: after a failure, or if the running one never reports.",
+    )
+    replaced_external_id = models.CharField(
+        max_length=64, blank=True, default="",
+        help_text="The provider's ID of this record's earlier badge (before a re-award), revoked before issuing anew.",
     )
 
     class Meta:

@@ -7,7 +7,6 @@ import uuid
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db import connections, models, router
-from django.db.models import F
 
 from badges.host import AbstractCredential, TimeStampedModel
 from badges.models.accounts import AccredibleAPIConfig, CredlyOrganization
@@ -21,40 +20,44 @@ class Origin(models.TextChoices):
 
 
 class RulebookVersion(models.Model):
-    """One row whose counter moves whenever processing configuration changes.
+    """One row whose token changes whenever processing configuration changes.
 
-    Processes cache the active configuration and compare this counter (one cheap query) before
-    each event, so an admin change takes effect on the next event without a restart.
+    Processes cache the active configuration under this token and compare it (one cheap query)
+    before each event, so an admin change takes effect on the next event without a restart.
+    The token is random, never a counter: a rolled-back transaction or a restored database can
+    bring a counter back to a value a process has already cached with other rows; a random token
+    is never seen twice.
     """
 
-    version = models.BigIntegerField(default=0)
+    token = models.CharField(max_length=32, default="")
     changed = models.DateTimeField(auto_now=True)
 
     SINGLETON_ID = 1
 
     def __str__(self) -> str:
-        return f"configuration version {self.version}"
+        return f"configuration version {self.token}"
 
     @classmethod
-    def current(cls) -> int:
-        """The counter, read with one plain query: it runs for every event, and building the
+    def current(cls) -> str:
+        """The token, read with one plain query: it runs for every event, and building the
         equivalent ORM query cost several times more than executing it."""
         connection = connections[router.db_for_read(cls)]
         table = connection.ops.quote_name(cls._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT version FROM {table} WHERE id = %s", [cls.SINGLETON_ID])  # noqa: S608
+            cursor.execute(f"SELECT token FROM {table} WHERE id = %s", [cls.SINGLETON_ID])  # noqa: S608
             row = cursor.fetchone()
-        return row[0] if row is not None else 0
+        return row[0] if row is not None else ""
 
     @classmethod
     def bump(cls) -> None:
-        """Move the counter. Inside a transaction the new value becomes visible with the change.
+        """Give the configuration a new token. Inside a transaction it becomes visible with the change.
 
         Code that changes configuration with ``QuerySet.update()`` or M2M writes outside a
         ``save()`` must call this itself.
         """
-        if not cls.objects.filter(pk=cls.SINGLETON_ID).update(version=F("version") + 1):
-            cls.objects.get_or_create(pk=cls.SINGLETON_ID, defaults={"version": 1})
+        token = uuid.uuid4().hex
+        if not cls.objects.filter(pk=cls.SINGLETON_ID).update(token=token):
+            cls.objects.update_or_create(pk=cls.SINGLETON_ID, defaults={"token": token})
 
 
 class RulebookModel(models.Model):

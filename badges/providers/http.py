@@ -5,9 +5,11 @@ held for long; retrying over hours is the Celery task's job, which reads
 :attr:`TransientProviderError.retry_after`. A ``Retry-After`` longer than the in-call cap is not
 slept on: the error is raised at once, carrying the provider's wish.
 
-A POST (issuing a badge) is repeated in-call only when it certainly was not processed (no
-connection, 429, 503). After a read timeout, a dropped connection or another 5xx it raises
-:class:`OutcomeUnknownError` at once: the caller reconciles before issuing again.
+A POST (issuing a badge) is repeated in-call only when it certainly was not processed: the
+connection was never made. Any answer, even a 429 or 503 that should mean "not processed", can
+come from a gateway or an overloaded provider after the work was done; after it, a read timeout
+or a dropped connection it raises :class:`OutcomeUnknownError` at once, and the caller's next
+attempt looks the badge up before issuing again.
 
 API keys live only in the session's auth header. Log lines and exception texts are built from
 the method, the path, the status and the provider's error text, and every such text goes
@@ -40,8 +42,6 @@ logger = logging.getLogger(__name__)
 
 ERROR_TEXT_LIMIT = 500
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "PUT", "DELETE", "OPTIONS"})
-# Statuses by which a server says it did not process the request, so even a POST may be repeated.
-REFUSED_UNPROCESSED = frozenset({429, 503})
 
 
 @dataclass(frozen=True)
@@ -229,8 +229,7 @@ class ProviderHttpClient:
             return body if isinstance(body, dict) else {"data": body}
         detail = self.redact(provider_error_text(response))
         if status == 429 or status >= 500:
-            error_class = TransientProviderError if status in REFUSED_UNPROCESSED else self._unsent_or_unknown(method)
-            raise error_class(
+            raise self._unsent_or_unknown(method)(
                 f"{what} refused for now", status=status, detail=detail,
                 retry_after=parse_retry_after(response.headers.get("Retry-After")),
             )

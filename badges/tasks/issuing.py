@@ -16,7 +16,8 @@ def sync_badge_with_provider(self, origin: str, badge_uuid: str) -> str:
     """Issue or revoke one badge at its provider; transient failures retry with growing delays.
 
     The countdown is the delay the record keeps as ``next_attempt_at``; the sweep re-queues the
-    badge only once that has passed, so it does not start a second chain beside this retry.
+    badge only once that and its grace have passed, so it does not start a second chain beside
+    this retry while the retry waits in a backlog.
     Run eagerly (no broker) a transient failure is not retried in-process, which would block
     the caller: the record stays ``no_response`` and the periodic sweep tries it again when due.
     """

@@ -31,7 +31,7 @@ def run_sweep() -> dict[str, int]:
 
 
 def requeue_due_badges() -> int:
-    """Queue the provider task of every record still waiting whose next attempt is due (lost or eager tasks)."""
+    """Queue the provider task of every record still waiting whose task looks lost (or ran eagerly)."""
     queued = 0
     for origin, badge_uuid in issuing.due_badges():
         queued += enqueue_sync(origin, badge_uuid)

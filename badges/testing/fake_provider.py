@@ -45,8 +45,12 @@ wraps it): ``POST reset``; ``PUT settings`` ``{"per_page": N}`` (page size of bo
 "path"?, "method"?}`` (the next ``count`` provider calls whose path contains ``path`` fail with
 ``status`` (after sleeping ``delay`` seconds, if given), or, with only ``delay``, are carried out at
 once and answered ``delay`` seconds later, like a timeout whose work still happened);
-``DELETE failures``; ``GET calls`` / ``DELETE calls`` (the call log: method, path,
-query, status; never credentials).
+``DELETE failures``; ``PUT chaos`` ``{"fault_rate", "timeout_delay"?, "latency"?, "seed"?}`` (every
+provider call is carried out and then, with probability ``fault_rate``, answered 500, 503, 429 or
+nothing for ``timeout_delay`` seconds, so the client times out on work that was done; every call
+is answered ``latency`` seconds after its work, so a process can be killed while its call is in
+flight); ``GET calls`` / ``DELETE calls`` (the call log: method, path, query, status, ``fault``,
+``answered``; never credentials).
 
 In Python: ``with FakeProvider() as fake:`` runs it in a thread on a free port;
 ``FakeProviderProcess().start()`` runs it as a subprocess (stopped by PID); both expose
@@ -60,6 +64,7 @@ import datetime
 import itertools
 import json
 import os
+import random
 import re
 import subprocess
 import sys
@@ -101,6 +106,26 @@ class FailureRule:
         return self.count > 0 and self.path in path and (not self.method or self.method.upper() == method)
 
 
+#: What a chaos fault answers after the work was done: an HTTP status, or nothing until the client gives up.
+CHAOS_FAULTS = (500, 503, 429, "timeout")
+
+
+@dataclass
+class Chaos:
+    """Random faults after the work was done, and a delay on every answer (``PUT chaos``)."""
+
+    fault_rate: float = 0.0
+    timeout_delay: float = 0.0
+    latency: float = 0.0
+    rng: random.Random = field(default_factory=random.Random)
+
+    def draw(self) -> int | str | None:
+        """The fault for the next call, or None; called under the state lock (``rng`` is shared)."""
+        if self.fault_rate and self.rng.random() < self.fault_rate:
+            return self.rng.choice(CHAOS_FAULTS)
+        return None
+
+
 @dataclass
 class FakeState:
     """Everything the fake knows; guarded by ``lock`` because the server is threaded."""
@@ -116,6 +141,7 @@ class FakeState:
     accredible_designs: dict[int, dict[str, Any]] = field(default_factory=dict)
     accredible_credentials: dict[int, dict[str, Any]] = field(default_factory=dict)
     failures: list[FailureRule] = field(default_factory=list)
+    chaos: Chaos = field(default_factory=Chaos)
     calls: list[dict[str, Any]] = field(default_factory=list)
     ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
 
@@ -185,12 +211,23 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
         self._provider_call(method, path, query, body)
 
     def _provider_call(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> None:
-        record = {"method": method, "path": path, "query": query, "status": None, "time": time.time()}
+        record = {"method": method, "path": path, "query": query, "status": None, "time": time.time(),
+                  "fault": None, "answered": False}
         with self.state.lock:
             self.state.calls.append(record)
             rule = next((r for r in self.state.failures if r.matches(method, path)), None)
             if rule:
                 rule.count -= 1
+            chaos = self.state.chaos
+            fault = None if rule else chaos.draw()
+        try:
+            self._answer_provider_call(method, path, query, body, record, rule, chaos, fault)
+        finally:
+            record["answered"] = True
+
+    def _answer_provider_call(self, method: str, path: str, query: dict[str, str], body: dict[str, Any],
+                              record: dict[str, Any], rule: FailureRule | None, chaos: Chaos,
+                              fault: int | str | None) -> None:
         if rule and rule.status:
             time.sleep(rule.delay)
             headers = {"Retry-After": str(int(rule.retry_after))} if rule.retry_after is not None else {}
@@ -208,6 +245,14 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
         if rule:
             # The work is done; only the answer is late, so a client that times out missed a success.
             time.sleep(rule.delay)
+        time.sleep(chaos.latency)
+        record["fault"] = fault
+        if fault == "timeout":
+            time.sleep(chaos.timeout_delay)
+        elif fault is not None:
+            headers = {"Retry-After": "1"} if fault == 429 else {}
+            self._reply(fault, {"errors": f"injected failure {fault} after the work was done"}, headers)
+            return
         self._reply(status, payload)
 
     def _dispatch(self, method: str, path: str, query: dict[str, str], body: dict[str, Any],
@@ -490,6 +535,7 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
             ("DELETE", r"accredible/groups/(?P<group_id>\d+)", self.control_delete_group),
             ("GET", "accredible/credentials", self.control_credentials),
             ("POST", "failures", self.control_add_failure),
+            ("PUT", "chaos", self.control_chaos),
             ("DELETE", "failures", self.control_clear_failures),
             ("GET", "calls", self.control_calls),
             ("DELETE", "calls", self.control_clear_calls),
@@ -632,6 +678,15 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
         self.state.failures.append(rule)
         return 201, {"count": rule.count}
 
+    def control_chaos(self, query: dict, body: dict) -> tuple[int, Any]:
+        rate = float(body.get("fault_rate") or 0)
+        if not 0 <= rate <= 1:
+            raise HttpError(400, {"errors": "fault_rate is a probability, from 0 to 1"})
+        seed = body.get("seed")
+        self.state.chaos = Chaos(fault_rate=rate, timeout_delay=float(body.get("timeout_delay") or 0),
+                                 latency=float(body.get("latency") or 0), rng=random.Random(seed))
+        return 200, {"fault_rate": rate}
+
     def control_clear_failures(self, query: dict, body: dict) -> tuple[int, Any]:
         self.state.failures.clear()
         return 200, {"cleared": True}
@@ -754,6 +809,12 @@ class FakeProviderControl:
 
     def clear_failures(self) -> None:
         self._call("DELETE", "failures")
+
+    def set_chaos(self, *, fault_rate: float = 0.0, timeout_delay: float = 0.0, latency: float = 0.0,
+                  seed: int | None = None) -> None:
+        """Random faults after the work on a share of calls, and a delay before every answer."""
+        self._call("PUT", "chaos", {"fault_rate": fault_rate, "timeout_delay": timeout_delay, "latency": latency,
+                                    "seed": seed})
 
     def calls(self) -> list[dict[str, Any]]:
         return self._call("GET", "calls")["calls"]

@@ -80,7 +80,7 @@ def test_valid_rule_is_saved_and_moves_the_version(staff_client, edit_page, requ
     assert response.status_code == 302, page_errors(response)
     rule = DataRule.objects.get(requirement=requirement)
     assert str(rule) == "course.course_key ne course-v1:Org+Course+Run"
-    assert RulebookVersion.current() > version
+    assert RulebookVersion.current() != version
 
 
 def test_course_key_value_must_parse(staff_client, edit_page, requirement):
@@ -211,7 +211,7 @@ def test_penalty_requirements_change_moves_the_version(staff_client, edit_page, 
     response = staff_client.post(url, data)
     assert response.status_code == 302, page_errors(response)
     assert list(penalty.requirements.all()) == [second]
-    assert RulebookVersion.current() > version
+    assert RulebookVersion.current() != version
 
 
 @pytest.mark.parametrize("view", ["changelist", "add"])

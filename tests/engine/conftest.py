@@ -28,7 +28,7 @@ COURSE_C = "course-v1:EdX+C+2025"
 
 @pytest.fixture(autouse=True)
 def fresh_rulebook_cache():
-    """Test databases restart the version counter; production counters only grow."""
+    """Each test starts from an empty cache (a test database starts without a configuration token)."""
     rulebook.clear_cache()
     yield
     rulebook.clear_cache()
@@ -79,9 +79,17 @@ def public_events():
     BADGE_REVOKED.disconnect(on_revoked)
 
 
+class WorkerKilled(BaseException):
+    """Stands for SIGKILL during a provider call: nothing of ours runs after it, the transaction rolls back."""
+
+
 @dataclass
 class RecordingProvider(BadgeProvider):
-    """A provider in memory: records calls, can fail the next calls, refuses duplicates like Credly."""
+    """A provider in memory: records calls, can fail the next calls, refuses duplicates like Credly.
+
+    With ``refuses_duplicates`` off it issues every request like Accredible; ``crash_after_issues``
+    makes the next issues take effect and then end the caller as a killed worker would.
+    """
 
     origin = "credly"
     failures: list[Exception] = field(default_factory=list)
@@ -92,7 +100,14 @@ class RecordingProvider(BadgeProvider):
     held: dict[tuple[str, str], str] = field(default_factory=dict)
     ended: dict[tuple[str, str], str] = field(default_factory=dict)  # revoked badges, still listed like Credly's
     lookups: int = 0
+    refuses_duplicates: bool = True
+    crash_after_issues: int = 0
+    issued_ids: list[str] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def live(self) -> list[str]:
+        """Issued badges not revoked since."""
+        return [external_id for external_id in self.issued_ids if external_id not in self.revoked]
 
     def fetch_account_name(self) -> str:
         return "Recording"
@@ -107,12 +122,16 @@ class RecordingProvider(BadgeProvider):
             if self.failures:
                 raise self.failures.pop(0)
             key = (template_external_id, recipient.email)
-            if key in self.held:
+            if key in self.held and self.refuses_duplicates:
                 raise DuplicateBadgeError("User already has this badge", status=422)
             # Accredible groups have numeric ids and so do its credentials; Credly uses UUIDs.
             external_id = str(uuid.uuid4().int % 10**9) if template_external_id.isdigit() else str(uuid.uuid4())
             self.held[key] = external_id
             self.issued.append((template_external_id, recipient.username))
+            self.issued_ids.append(external_id)
+            if self.crash_after_issues:
+                self.crash_after_issues -= 1
+                raise WorkerKilled
             if self.lost_answers:
                 self.lost_answers -= 1
                 raise OutcomeUnknownError("Read timed out")

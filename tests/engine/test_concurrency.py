@@ -7,11 +7,13 @@ its own) and the second creates two badges; with them, one badge and one provide
 from __future__ import annotations
 
 import threading
+import time
 
 import pytest
 from django.db import connection
 from openedx_events.learning.signals import COURSE_PASSING_STATUS_UPDATED
 
+from badges import issuing
 from badges.models import CredlyBadge, Fulfillment, ReceivedEvent
 from tests.engine.conftest import COURSE_A, COURSE_B, COURSE_C, learner, passing_status, send_grade
 
@@ -85,3 +87,25 @@ def test_the_same_event_delivered_to_two_consumers_is_applied_once(two_group_tem
     assert ReceivedEvent.objects.filter(event_id=metadata.id).count() == 1
     assert Fulfillment.objects.filter(event_id=metadata.id).count() == 1
     assert CredlyBadge.objects.count() == 1 and len(provider.issued) == 1 and len(public_events["awarded"]) == 1
+
+
+def test_two_tasks_for_one_badge_at_once_issue_it_once(two_group_template, provider, monkeypatch):
+    """The row lock orders the provider calls: the second task waits, then finds the badge issued."""
+    monkeypatch.setattr("badges.engine.enqueue_sync", lambda origin, badge_uuid: True)  # tasks run below
+    provider.refuses_duplicates = False  # like Accredible: a second issue would show
+    issue = provider.issue_badge
+
+    def slow_issue(**kwargs):
+        time.sleep(0.2)  # the first call is still on its way when the second task arrives
+        return issue(**kwargs)
+
+    monkeypatch.setattr(provider, "issue_badge", slow_issue)
+    for number in range(ROUNDS):
+        user = learner(number)
+        send_grade(COURSE_A, user=user)
+        send_grade(COURSE_B, user=user)
+        badge = CredlyBadge.objects.get(username=user.pii.username)
+        race(*[lambda badge=badge: issuing.sync_with_provider("credly", str(badge.uuid))] * 2)
+        badge.refresh_from_db()
+        assert str(badge.external_uuid) in provider.issued_ids
+    assert len(provider.issued_ids) == ROUNDS

@@ -25,8 +25,9 @@ def award(user=None) -> CredlyBadge:
 
 
 def make_due(badge: CredlyBadge) -> None:
-    """As if the next attempt's time had come."""
-    CredlyBadge.objects.filter(pk=badge.pk).update(next_attempt_at=timezone.now() - datetime.timedelta(seconds=1))
+    """As if the next attempt's time and the sweep's grace after it had passed (the task was lost)."""
+    overdue = timezone.now() - issuing.sweep_grace() - datetime.timedelta(seconds=1)
+    CredlyBadge.objects.filter(pk=badge.pk).update(next_attempt_at=overdue)
 
 
 def age(badge: CredlyBadge, **delta: float) -> None:
@@ -70,10 +71,29 @@ def test_the_sweep_waits_for_the_scheduled_retry_honouring_retry_after(two_group
     age(badge, seconds=120)  # past the first backoff step (60 s), not past Retry-After
     assert run_sweep()["badges_requeued"] == 0
     assert provider.attempts == 1
-    age(badge, seconds=500)
+    age(badge, seconds=500)  # past Retry-After, not past the grace after it: the retry may wait in a backlog
+    assert run_sweep()["badges_requeued"] == 0
+    age(badge, seconds=issuing.sweep_grace().total_seconds())
     assert run_sweep()["badges_requeued"] == 1
     badge.refresh_from_db()
     assert badge.state == "pending" and badge.next_attempt_at is None and provider.attempts == 2
+
+
+def test_a_late_retry_is_left_to_its_task_and_a_requeued_one_is_not_requeued_again(
+        two_group_template, provider, monkeypatch, settings):
+    settings.BADGES_SWEEP_GRACE_SECONDS = 300
+    provider.failures = [TransientProviderError("Service Unavailable", status=503)]
+    badge = award()
+    age(badge, seconds=200)  # the 60 s retry is overdue: in a backlog, not lost
+    assert run_sweep()["badges_requeued"] == 0
+    age(badge, seconds=200)  # now past the grace: lost
+    queued = []
+    monkeypatch.setattr("badges.tasks.issuing.sync_badge_with_provider.delay", lambda *args: queued.append(args))
+    assert run_sweep()["badges_requeued"] == 1
+    assert run_sweep()["badges_requeued"] == 0  # the task just queued gets its own grace
+    age(badge, seconds=301)
+    assert run_sweep()["badges_requeued"] == 1
+    assert queued == [("credly", str(badge.uuid))] * 2 and provider.attempts == 1
 
 
 def test_a_record_whose_task_was_lost_is_requeued_after_the_grace(two_group_template, provider, monkeypatch,

@@ -24,7 +24,7 @@ from benchmarks.workload import (
 User = get_user_model()
 
 NON_MATCHING_MAX_QUERIES = 2
-MATCHING_MAX_QUERIES = 15
+MATCHING_MAX_QUERIES = 19  # issuing counts its attempt in a transaction of its own before the provider call
 WRITE_STATEMENTS = ("INSERT", "UPDATE", "DELETE")
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -93,7 +93,7 @@ def test_non_matching_events_cost_at_most_two_queries_and_write_nothing(costs_by
             assert measured.provider_calls.total == 0
 
 
-def test_matching_events_cost_at_most_fifteen_queries(costs_by_templates):
+def test_matching_events_cost_at_most_nineteen_queries(costs_by_templates):
     for templates, results in costs_by_templates.items():
         for name in ("first requirement", "completion", "penalty"):
             measured = results[name]

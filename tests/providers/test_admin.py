@@ -202,7 +202,7 @@ class TestAccountDeletion:
             before = RulebookVersion.current()
             assert staff_client.get(url).status_code == 200
             assert staff_client.post(url, {"post": "yes"}).status_code == 302
-            assert RulebookVersion.current() > before
+            assert RulebookVersion.current() != before
         assert not CredlyOrganization.objects.exists() and not AccredibleAPIConfig.objects.exists()
         assert not CredlyBadgeTemplate.objects.exists() and not AccredibleGroup.objects.exists()
 
@@ -225,7 +225,7 @@ class TestAccountDeletion:
         assert list(CredlyOrganization.objects.values_list("name", flat=True)) == ["Org"]
         assert CredlyBadgeTemplate.objects.filter(organization=credly_org).count() == 2
         assert not CredlyBadgeTemplate.objects.filter(name="Old").exists()
-        assert RulebookVersion.current() > before
+        assert RulebookVersion.current() != before
 
     def test_accredible_bulk_delete_skips_configs_with_active_groups(
         self, staff_client, accredible_config, make_accredible_group

@@ -121,6 +121,25 @@ def test_a_timed_out_issue_still_happened_and_is_reconciled(process, control):
     assert len(control.credly_badges(org_id)) == 1
 
 
+def test_chaos_faults_come_after_the_work_was_done(process, control):
+    control.add_accredible_account(api_key="acc-a", name="Issuer A")
+    group = control.add_accredible_group(api_key="acc-a", name="Group A")
+    accredible = AccredibleProvider(api_key="acc-a", base_url=process.urls["accredible_api"], policy=POLICY)
+    control.set_chaos(fault_rate=1.0, timeout_delay=1.0, seed=0)  # a seed that draws all four kinds
+    failures = []
+    for number in range(12):
+        recipient = Recipient(username=f"l{number}", email=f"l{number}@example.com", first_name="L",
+                              last_name=str(number), full_name=f"L {number}", lms_user_id=number)
+        with pytest.raises(OutcomeUnknownError) as caught:
+            accredible.issue_badge(template_external_id=str(group["id"]), recipient=recipient, issued_at=NOW)
+        failures.append(caught.value.status)
+    control.set_chaos()
+    assert len(control.accredible_credentials()) == 12  # every call was carried out despite its answer
+    assert set(failures) == {500, 503, 429, None}  # None: timed out
+    faults = [call["fault"] for call in control.calls() if call["method"] == "POST"]
+    assert sorted(map(str, faults)) == sorted(str(status or "timeout") for status in failures)
+
+
 def test_accredible_issue_expire_and_group_isolation(process, control):
     control.add_accredible_account(api_key="acc-a", name="Issuer A")
     control.add_accredible_account(api_key="acc-b", name="Issuer B")

@@ -68,7 +68,7 @@ def test_existing_template_is_updated_and_keeps_activation_requirements_and_prog
     assert template.is_active is True
     assert BadgeRequirement.objects.filter(pk=requirement.pk).exists()
     assert BadgeProgress.objects.filter(template=template).count() == 1
-    assert RulebookVersion.current() > before
+    assert RulebookVersion.current() != before
 
 
 def test_unchanged_template_counts_nothing(credly_org, make_credly_template, mocked):
@@ -128,7 +128,7 @@ def test_deactivate_template(make_credly_template, add_requirement):
     assert deactivate_template(template, "archived") is True
     template.refresh_from_db()
     assert (template.state, template.is_active) == ("archived", False)
-    assert RulebookVersion.current() > before
+    assert RulebookVersion.current() != before
     assert deactivate_template(template, "archived") is False
 
 
@@ -245,7 +245,7 @@ class TestOperatorChangesDuringASync:
         template.refresh_from_db()
         assert (template.state, template.is_active) == ("archived", False)
         assert result.deactivated == 1
-        assert RulebookVersion.current() > before
+        assert RulebookVersion.current() != before
 
     def test_webhook_upsert_keeps_a_deactivation_made_after_it_read_the_template(
         self, credly_org, active_template, site, operator_sets_is_active
@@ -265,7 +265,7 @@ class TestOperatorChangesDuringASync:
         upsert_credly_template(credly_org, remote, site)
         active_template.refresh_from_db()
         assert active_template.is_active is False
-        assert RulebookVersion.current() > before
+        assert RulebookVersion.current() != before
 
 
 def test_sync_query_count_does_not_grow_with_the_templates_it_updates(
