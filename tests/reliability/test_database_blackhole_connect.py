@@ -6,7 +6,7 @@ A process of the host service (``manage.py shell``) connects through the fault p
 ``OperationalError`` instead of waiting forever; with the proxy ``up`` the same command connects.
 
 PostgreSQL: the server of ``RELIABILITY_POSTGRES_URL`` (default ``127.0.0.1:5432``); MariaDB: the
-server of ``RELIABILITY_MYSQL_URL`` (default ``mysql://root@127.0.0.1:3306/``). The test connects
+server of ``RELIABILITY_MARIADB_URL`` (default ``mysql://root@127.0.0.1:3306/``). The test connects
 to their built-in databases (``postgres``, ``mysql``) and changes nothing.
 """
 from __future__ import annotations
@@ -26,7 +26,7 @@ from tests.e2e.bus_support import ROOT
 DATABASES = {
     "postgresql": urlparse(os.environ.get("RELIABILITY_POSTGRES_URL", "postgres://postgres@127.0.0.1:5432/badges_reliability"))
     ._replace(path="/postgres").geturl(),
-    "mariadb": urlparse(os.environ.get("RELIABILITY_MYSQL_URL", "mysql://root@127.0.0.1:3306/badges_reliability"))
+    "mariadb": urlparse(os.environ.get("RELIABILITY_MARIADB_URL", "mysql://root@127.0.0.1:3306/badges_reliability"))
     ._replace(path="/mysql").geturl(),
 }
 CONNECT = "from django.db import connection; connection.ensure_connection(); print('connected')"

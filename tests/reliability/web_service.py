@@ -25,7 +25,7 @@ from tests.e2e.test_issuing_worker import database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 #: Redis database the scenarios' web service queues its tasks in; override when it is taken.
-REDIS_URL = os.environ.get("BADGES_RELIABILITY_REDIS_URL", "redis://127.0.0.1:6379/7")
+REDIS_URL = os.environ.get("RELIABILITY_WEB_REDIS_URL", "redis://127.0.0.1:6379/7")
 #: What an unhandled exception leaves in the log of ``runserver``: Django's traceback, or a 500 access line.
 UNHANDLED = re.compile(r"Traceback \(most recent call last\)|Internal Server Error|\" 500 \d+")
 
