@@ -175,13 +175,12 @@ def provider_holdings(fake: FakeProviderProcess) -> dict[str, dict[str, int]]:
     }
 
 
-def wait_for(condition, timeout: float, what: str, interval: float = 2.0) -> Any:
-    """Poll ``condition`` (which starts processes, so not too often) until truthy; fail naming ``what``."""
-    deadline = time.monotonic() + timeout
-    while True:
-        result = condition()
-        if result:
-            return result
-        if time.monotonic() > deadline:
-            pytest.fail(f"Timed out after {timeout:.0f} s waiting for {what}")
-        time.sleep(interval)
+def summarize_issuing(summary: Any, found: dict[str, dict[str, int]], holdings: dict[str, dict[str, int]],
+                      expected: int, started: float) -> None:
+    """Fill a scenario's summary from the local records (``found``) and the provider's holdings."""
+    summary.awards = sum(found[origin]["records"] for origin in found)
+    summary.provider_issues = sum(holding["issues"] for holding in holdings.values())
+    summary.duplicates = (sum(holding["duplicates"] for holding in holdings.values())
+                          + sum(found[origin]["extra_records"] for origin in found))
+    summary.lost = expected - sum(found[origin]["learners_issued"] for origin in found)
+    summary.seconds = time.monotonic() - started

@@ -17,6 +17,7 @@ import json
 import time
 
 from badges.testing.fake_provider import FakeProviderProcess
+from badges.testing.processes import wait_until
 from tests.reliability import support
 from tests.reliability.summary import ScenarioSummary
 
@@ -49,8 +50,8 @@ def test_provider_faults_on_both_providers_issue_every_award_exactly_once(tmp_pa
                 issued = sum(found[origin]["learners_issued"] for origin in found)
                 return found if issued >= expected and support.broker_idle(broker) else None
 
-            found = support.wait_for(all_issued_and_idle, 300,
-                                     lambda: f"every badge issued; worker log:\n{worker.log()[-3000:]}")
+            found = wait_until(all_issued_and_idle, 300,
+                                     lambda: f"every badge issued; worker log:\n{worker.log()[-3000:]}", interval=2.0)
         finally:
             sweeper.stop()
             worker.stop()
@@ -59,12 +60,7 @@ def test_provider_faults_on_both_providers_issue_every_award_exactly_once(tmp_pa
     deliveries = support.task_deliveries(worker_log)
     faults = sum(call["fault"] is not None for call in calls)
     summary.events = LEARNERS
-    summary.awards = sum(found[origin]["records"] for origin in found)
-    summary.provider_issues = sum(holding["issues"] for holding in holdings.values())
-    summary.duplicates = (sum(holding["duplicates"] for holding in holdings.values())
-                          + sum(found[origin]["extra_records"] for origin in found))
-    summary.lost = expected - sum(found[origin]["learners_issued"] for origin in found)
-    summary.seconds = time.monotonic() - started
+    support.summarize_issuing(summary, found, holdings, expected, started)
     summary.scenario += f" deliveries={deliveries} faults={faults}/{len(calls)}"
     summary.report()
 

@@ -19,6 +19,7 @@ import redis
 
 from badges.conf import COURSE_PASSING_STATUS_UPDATED
 from badges.testing.fake_provider import FakeProviderProcess
+from badges.testing.processes import wait_until
 from tests.e2e.bus_support import TOPIC, start_consumer
 from tests.reliability import support
 from tests.reliability.summary import ScenarioSummary
@@ -61,7 +62,7 @@ def test_racing_consumers_with_every_event_twice_make_no_duplicates(tmp_path, da
             for number in range(CONSUMERS):
                 consumers.append(start_consumer(env, GROUP, tmp_path / f"consumer-{number}.log",
                                                 extra={"consumer_name": f"consumer-{number}", "check_backlog": True}))
-            support.wait_for(lambda: blocked_readers(client) >= CONSUMERS, 90,
+            wait_until(lambda: blocked_readers(client) >= CONSUMERS, 90,
                              "every consumer to wait on the stream", interval=0.5)
             for _message_id, fields in staged:
                 client.xadd(stream, fields)
@@ -75,7 +76,7 @@ def test_racing_consumers_with_every_event_twice_make_no_duplicates(tmp_path, da
                 found = support.report(env)
                 return found if sum(found[origin]["learners_issued"] for origin in found) >= 2 * LEARNERS else None
 
-            found = support.wait_for(all_handled, 180, "every event handled and every badge issued")
+            found = wait_until(all_handled, 180, "every event handled and every badge issued", interval=2.0)
         finally:
             for consumer in consumers:
                 consumer.stop()

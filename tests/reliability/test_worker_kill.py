@@ -16,6 +16,7 @@ import sys
 import time
 
 from badges.testing.fake_provider import FakeProviderProcess
+from badges.testing.processes import wait_until
 from tests.reliability import support
 from tests.reliability.summary import ScenarioSummary
 
@@ -49,7 +50,7 @@ def test_worker_killed_mid_call_issues_every_award_once(tmp_path):
         kills = 0
         try:
             for number in range(1, KILLS + 1):
-                support.wait_for(lambda: issue_in_flight(fake), 60, "an issue in flight", interval=0.1)
+                wait_until(lambda: issue_in_flight(fake), 60, "an issue in flight", interval=0.1)
                 worker.kill()
                 kills += 1
                 worker = support.start_worker(env, logs[number])
@@ -61,7 +62,7 @@ def test_worker_killed_mid_call_issues_every_award_once(tmp_path):
                 found = support.report(env)
                 return found if sum(found[origin]["learners_issued"] for origin in found) >= expected else None
 
-            found = support.wait_for(all_issued, 240, "every badge issued after the kills")
+            found = wait_until(all_issued, 240, "every badge issued after the kills", interval=2.0)
         finally:
             if sender.poll() is None:
                 sender.kill()
@@ -69,12 +70,7 @@ def test_worker_killed_mid_call_issues_every_award_once(tmp_path):
             worker.stop()
         holdings = support.provider_holdings(fake)
     summary.events = LEARNERS
-    summary.awards = sum(found[origin]["records"] for origin in found)
-    summary.provider_issues = sum(holding["issues"] for holding in holdings.values())
-    summary.duplicates = (sum(holding["duplicates"] for holding in holdings.values())
-                          + sum(found[origin]["extra_records"] for origin in found))
-    summary.lost = expected - sum(found[origin]["learners_issued"] for origin in found)
-    summary.seconds = time.monotonic() - started
+    support.summarize_issuing(summary, found, holdings, expected, started)
     summary.scenario += f" kills={kills} deliveries={support.task_deliveries(*logs)}"
     summary.report()
 
