@@ -1,0 +1,127 @@
+"""``progress/``: how far a learner is towards every active template that has requirements."""
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+from django.db.models import Exists, OuterRef
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from badges.api.access import BadgesAPIView, requested_learner
+from badges.api.learners import records_of
+from badges.api.links import ProviderLinks
+from badges.models import BadgeProgress, BadgeRequirement, BadgeTemplate, Fulfillment
+from badges.rules import summarize_progress
+
+
+class ProgressFilters(serializers.Serializer):
+    username = serializers.CharField(required=False, default="", help_text="Staff: another learner's username.")
+    template = serializers.UUIDField(required=False, help_text="Only this template (its UUID).")
+
+
+class TemplateOut(serializers.Serializer):
+    uuid = serializers.UUIDField()
+    name = serializers.CharField()
+    description = serializers.CharField()
+    image = serializers.CharField(help_text="Image URL at the provider; may be empty.")
+    provider = serializers.ChoiceField(choices=["credly", "accredible"])
+    dashboard_url = serializers.CharField(allow_null=True, help_text="The template's page at the provider.")
+
+
+class RequirementOut(serializers.Serializer):
+    description = serializers.CharField()
+    event_type = serializers.CharField()
+    fulfilled = serializers.BooleanField()
+    fulfilled_at = serializers.DateTimeField(allow_null=True, help_text="Time of the fulfilling event.")
+    event_id = serializers.UUIDField(allow_null=True, help_text="Id of the fulfilling event.")
+
+
+class GroupOut(serializers.Serializer):
+    group = serializers.CharField(help_text="Letter; requirements of one group are alternatives.")
+    fulfilled = serializers.BooleanField()
+    requirements = RequirementOut(many=True)
+
+
+class ProgressOut(serializers.Serializer):
+    template = TemplateOut()
+    groups = GroupOut(many=True)
+    ratio = serializers.FloatField(help_text="Fulfilled groups / groups, 0 to 1.")
+    complete = serializers.BooleanField()
+
+
+class ProgressPage(serializers.Serializer):
+    count = serializers.IntegerField()
+    next = serializers.URLField(allow_null=True)
+    previous = serializers.URLField(allow_null=True)
+    results = ProgressOut(many=True)
+
+
+def shown_templates():
+    """Active templates that have a requirement; templates still in draft at the provider never show."""
+    has_requirement = Exists(BadgeRequirement.objects.filter(template=OuterRef("pk")))
+    return (
+        BadgeTemplate.objects.filter(has_requirement, is_active=True)
+        .exclude(state=BadgeTemplate.State.DRAFT)
+        .order_by("name", "id")
+        .values("id", "uuid", "name", "description", "icon", "origin", "credlybadgetemplate__organization__uuid")
+    )
+
+
+def progress_rows(templates: list[dict[str, Any]], learner: str, links: ProviderLinks) -> list[dict[str, Any]]:
+    """The progress of ``learner`` on ``templates``: two queries, whatever their number."""
+    ids = [template["id"] for template in templates]
+    requirements = defaultdict(list)
+    for row in (BadgeRequirement.objects.filter(template_id__in=ids).order_by("group", "id")
+                .values_list("id", "template_id", "group", "event_type", "description")):
+        requirements[row[1]].append(row)
+    learner_progress = records_of(BadgeProgress.objects.filter(template_id__in=ids), learner)
+    fulfilled = {
+        requirement_id: (event_id, event_time)
+        for requirement_id, event_id, event_time in Fulfillment.objects.filter(progress__in=learner_progress)
+        .values_list("requirement_id", "event_id", "event_time")
+    }
+    return [_progress_of(template, requirements[template["id"]], fulfilled, links) for template in templates]
+
+
+def _progress_of(template: dict[str, Any], requirements: list[tuple], fulfilled: dict[int, tuple],
+                 links: ProviderLinks) -> dict[str, Any]:
+    summary = summarize_progress({rid: group for rid, _, group, _, _ in requirements}, fulfilled)
+    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for rid, _, group, event_type, description in requirements:
+        event_id, event_time = fulfilled.get(rid, (None, None))
+        groups[group].append({
+            "description": description, "event_type": event_type, "fulfilled": rid in fulfilled,
+            "fulfilled_at": event_time, "event_id": event_id,
+        })
+    return {
+        "template": {
+            "uuid": template["uuid"], "name": template["name"], "description": template["description"],
+            "image": template["icon"], "provider": template["origin"],
+            "dashboard_url": links.template_dashboard(
+                template["origin"], template["credlybadgetemplate__organization__uuid"], template["uuid"]),
+        },
+        "groups": [
+            {"group": group, "fulfilled": group in summary.fulfilled_groups, "requirements": rows}
+            for group, rows in groups.items()
+        ],
+        "ratio": summary.ratio,
+        "complete": summary.complete,
+    }
+
+
+@extend_schema(parameters=[ProgressFilters], responses=ProgressPage)
+class ProgressView(BadgesAPIView):
+    """A learner's progress on every active template with requirements, whether started or not."""
+
+    def get(self, request: Request) -> Response:
+        filters = ProgressFilters(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        learner = requested_learner(request, filters.validated_data["username"].strip())
+        templates = shown_templates()
+        if "template" in filters.validated_data:
+            templates = templates.filter(uuid=filters.validated_data["template"])
+        page, paginator = self.paginate(request, templates)
+        return paginator.get_paginated_response(progress_rows(page, learner, ProviderLinks.configured()))
