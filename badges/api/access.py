@@ -5,9 +5,15 @@ Credentials-style host keeps its own defaults and still gets this API's rules.
 """
 from __future__ import annotations
 
-from django.http import HttpRequest
+import jwt
+from django.conf import settings
 from drf_spectacular.openapi import AutoSchema
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
+from edx_rest_framework_extensions.auth.jwt.decoder import (
+    get_verification_jwk_key_set,
+    verify_jwk_signature_using_keyset,
+)
+from edx_rest_framework_extensions.settings import get_first_jwt_issuer
 from rest_framework import exceptions
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
@@ -45,6 +51,27 @@ def requested_learner(request: Request, asked: str, *, everyone: bool = False) -
     return asked
 
 
+class SignatureCheckingJwtAuthentication(JwtAuthentication):
+    """edx-drf-extensions' JWT authentication, with the token's signature always checked.
+
+    Its decoder first tries the asymmetric keys (``JWT_AUTH["JWT_PUBLIC_SIGNING_JWK_SET"]``) and
+    accepts the token when that check passes; with no asymmetric key configured the check runs over
+    an empty key set and passes for any signature, so a host that trusts only the LMS's shared
+    secret would accept a token signed with any key. This checks the signature against every
+    configured key (the JWK set and the first issuer's secret) before the library decodes it.
+    """
+
+    @classmethod
+    def jwt_decode_token(cls, token: str) -> dict:
+        issuer = get_first_jwt_issuer()
+        keys = get_verification_jwk_key_set(
+            asymmetric_keys=settings.JWT_AUTH.get("JWT_PUBLIC_SIGNING_JWK_SET"), secret_key=issuer.get("SECRET_KEY"))
+        if not keys:
+            raise jwt.InvalidTokenError("No JWT verification key is configured.")
+        verify_jwk_signature_using_keyset(token, keys, aud=issuer.get("AUDIENCE"))
+        return super().jwt_decode_token(token)
+
+
 class LearnerRateThrottle(UserRateThrottle):
     """Per-user rate from ``BADGES_API_LEARNER_THROTTLE_RATE`` (empty: not throttled); staff are exempt.
 
@@ -71,7 +98,7 @@ class BadgesPagination(PageNumberPagination):
 class BadgesAPIView(APIView):
     """Base of every API view: JWT as issued by the LMS, or the session (browsable API)."""
 
-    authentication_classes = (JwtAuthentication, SessionAuthentication)
+    authentication_classes = (SignatureCheckingJwtAuthentication, SessionAuthentication)
     permission_classes = (IsAuthenticated,)
     throttle_classes = (LearnerRateThrottle,)
     pagination_class = BadgesPagination
