@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import jwt
 from django.conf import settings
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
 from edx_rest_framework_extensions.auth.jwt.decoder import (
@@ -14,7 +15,7 @@ from edx_rest_framework_extensions.auth.jwt.decoder import (
     verify_jwk_signature_using_keyset,
 )
 from edx_rest_framework_extensions.settings import get_first_jwt_issuer
-from rest_framework import exceptions
+from rest_framework import exceptions, serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
@@ -72,6 +73,17 @@ class SignatureCheckingJwtAuthentication(JwtAuthentication):
         return super().jwt_decode_token(token)
 
 
+class LmsJwtScheme(OpenApiAuthenticationExtension):
+    """How the schema describes the JWT authentication: the LMS's ``Authorization: JWT <token>`` header."""
+
+    target_class = SignatureCheckingJwtAuthentication
+    name = "lmsJwt"
+
+    def get_security_definition(self, auto_schema: AutoSchema) -> dict:
+        return {"type": "apiKey", "in": "header", "name": "Authorization",
+                "description": 'A JWT access token issued by the LMS, sent as "JWT <token>".'}
+
+
 class LearnerRateThrottle(UserRateThrottle):
     """Per-user rate from ``BADGES_API_LEARNER_THROTTLE_RATE`` (empty: not throttled); staff are exempt.
 
@@ -93,6 +105,14 @@ class BadgesPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+
+class PageQuery(serializers.Serializer):
+    """The paging parameters every list takes (read by :class:`BadgesPagination`)."""
+
+    page = serializers.IntegerField(required=False, min_value=1, help_text="Page number, from 1.")
+    page_size = serializers.IntegerField(required=False, min_value=1, max_value=BadgesPagination.max_page_size,
+                                         help_text="Results per page (default 50).")
 
 
 class BadgesAPIView(APIView):

@@ -4,13 +4,13 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import Q
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from badges import host
-from badges.api.access import BadgesAPIView, requested_learner
+from badges.api.access import BadgesAPIView, PageQuery, requested_learner
 from badges.api.learners import records_of
 from badges.api.links import ProviderLinks
 from badges.models import BadgeState, BadgeTemplate, Origin
@@ -19,12 +19,14 @@ from badges.models import BadgeState, BadgeTemplate, Origin
 CREDLY, ACCREDIBLE = "credlybadge", "accrediblebadge"
 
 
-class BadgeFilters(serializers.Serializer):
+class BadgeFilters(PageQuery):
     username = serializers.CharField(
-        required=False, default="", help_text="Staff: one learner's badges (staff naming nobody see everyone's).")
+        required=False, default="", allow_blank=True, help_text="Staff: one learner's badges (staff naming nobody see everyone's).")
     template = serializers.UUIDField(required=False, help_text="Only badges of this template (its UUID).")
-    status = serializers.ChoiceField(choices=[host.AWARDED, host.REVOKED], required=False)
-    provider_state = serializers.ChoiceField(choices=[state.value for state in BadgeState], required=False)
+    status = serializers.ChoiceField(choices=[host.AWARDED, host.REVOKED], required=False,
+                                     help_text="Only awarded, or only revoked, badges.")
+    provider_state = serializers.ChoiceField(choices=[state.value for state in BadgeState], required=False,
+                                             help_text="Only badges in this state at the provider.")
 
 
 class BadgeTemplateOut(serializers.Serializer):
@@ -38,8 +40,10 @@ class BadgeOut(serializers.Serializer):
     uuid = serializers.UUIDField(help_text="The badge record's id in this service.")
     username = serializers.CharField()
     template = BadgeTemplateOut()
-    status = serializers.ChoiceField(choices=[host.AWARDED, host.REVOKED])
-    provider_state = serializers.ChoiceField(choices=[state.value for state in BadgeState])
+    status = serializers.ChoiceField(choices=[host.AWARDED, host.REVOKED],
+                                     help_text="Whether the learner holds the badge or it was taken back.")
+    provider_state = serializers.ChoiceField(choices=[state.value for state in BadgeState],
+                                             help_text="Where the badge stands at the provider.")
     external_id = serializers.CharField(allow_null=True, help_text="The badge's id at the provider, once known.")
     issued_at = serializers.DateTimeField(help_text="When this service awarded the badge.")
     url = serializers.URLField(allow_null=True, help_text="The learner's page for the badge at the provider.")
@@ -96,7 +100,26 @@ def badge_rows(records: list[dict[str, Any]], links: ProviderLinks) -> list[dict
     return rows
 
 
-@extend_schema(parameters=[BadgeFilters], responses=BadgePage)
+EXAMPLE = {
+    "count": 2, "next": None, "previous": None,
+    "results": [
+        {"uuid": "5a0f3c1e-9d7b-4e61-8f0a-2c4b6d8e1f30", "username": "ann",
+         "template": {"uuid": "8d2c6c2e-5b1e-4d8a-9b35-3f1b1c0d7a11", "name": "Data analysis foundations",
+                      "image": "https://images.credly.com/images/8d2c6c2e/image.png", "provider": "credly"},
+         "status": "awarded", "provider_state": "accepted", "external_id": "c3a1e5f7-2b4d-4c6e-8a0f-1e3c5a7b9d20",
+         "issued_at": "2026-05-03T14:02:11Z",
+         "url": "https://credly.com/badges/c3a1e5f7-2b4d-4c6e-8a0f-1e3c5a7b9d20"},
+        {"uuid": "7e2d4f6a-1c3b-4a5d-9e7f-0b2c4d6e8f10", "username": "ann",
+         "template": {"uuid": "1f3e5d7c-9b2a-4c6e-8d0f-2a4c6e8b0d12", "name": "Course completion",
+                      "image": "", "provider": "accredible"},
+         "status": "revoked", "provider_state": "expired", "external_id": "10452231",
+         "issued_at": "2026-04-11T08:15:40Z", "url": "https://www.credential.net/10452231"},
+    ],
+}
+
+
+@extend_schema(parameters=[BadgeFilters], responses=BadgePage,
+               examples=[OpenApiExample("A learner's badges", value=EXAMPLE, response_only=True)])
 class BadgesView(BadgesAPIView):
     """A learner's badges; staff may ask for anyone's, or everyone's, and filter them."""
 

@@ -5,20 +5,20 @@ from collections import defaultdict
 from typing import Any
 
 from django.db.models import Exists, OuterRef
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from badges.api.access import BadgesAPIView, requested_learner
+from badges.api.access import BadgesAPIView, PageQuery, requested_learner
 from badges.api.learners import records_of
 from badges.api.links import ProviderLinks
 from badges.models import BadgeProgress, BadgeRequirement, BadgeTemplate, Fulfillment
 from badges.rules import summarize_progress
 
 
-class ProgressFilters(serializers.Serializer):
-    username = serializers.CharField(required=False, default="", help_text="Staff: another learner's username.")
+class ProgressFilters(PageQuery):
+    username = serializers.CharField(required=False, default="", allow_blank=True, help_text="Staff: another learner's username.")
     template = serializers.UUIDField(required=False, help_text="Only this template (its UUID).")
 
 
@@ -112,7 +112,36 @@ def _progress_of(template: dict[str, Any], requirements: list[tuple], fulfilled:
     }
 
 
-@extend_schema(parameters=[ProgressFilters], responses=ProgressPage)
+EXAMPLE = {
+    "count": 1, "next": None, "previous": None,
+    "results": [{
+        "template": {
+            "uuid": "8d2c6c2e-5b1e-4d8a-9b35-3f1b1c0d7a11", "name": "Data analysis foundations",
+            "description": "Pass the statistics course and one of the two Python courses.",
+            "image": "https://images.credly.com/images/8d2c6c2e/image.png", "provider": "credly",
+            "dashboard_url": "https://credly.com/mgmt/organizations/2f8f2a4c-63b1-4c53-a2c9-7c3d1d4f0e55"
+                             "/badges/templates/8d2c6c2e-5b1e-4d8a-9b35-3f1b1c0d7a11/details",
+        },
+        "groups": [
+            {"group": "A", "fulfilled": True, "requirements": [{
+                "description": "Pass Statistics 101",
+                "event_type": "org.openedx.learning.course.passing.status.updated.v1", "fulfilled": True,
+                "fulfilled_at": "2026-05-01T09:30:00Z", "event_id": "0b5e8a47-3f0c-4f39-9d62-2b7c3fd0c6a2"}]},
+            {"group": "B", "fulfilled": False, "requirements": [
+                {"description": "Pass Python 101",
+                 "event_type": "org.openedx.learning.course.passing.status.updated.v1", "fulfilled": False,
+                 "fulfilled_at": None, "event_id": None},
+                {"description": "Pass Python for data",
+                 "event_type": "org.openedx.learning.course.passing.status.updated.v1", "fulfilled": False,
+                 "fulfilled_at": None, "event_id": None}]},
+        ],
+        "ratio": 0.5, "complete": False,
+    }],
+}
+
+
+@extend_schema(parameters=[ProgressFilters], responses=ProgressPage,
+               examples=[OpenApiExample("A learner half way", value=EXAMPLE, response_only=True)])
 class ProgressView(BadgesAPIView):
     """A learner's progress on every active template with requirements, whether started or not."""
 

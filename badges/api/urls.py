@@ -12,6 +12,7 @@ urlpatterns = [
         authentication_classes=(), permission_classes=(), urlconf=routes.__name__,
         custom_settings={
             "TITLE": "Badges API", "VERSION": "1.0.0", "SCHEMA_PATH_PREFIX_INSERT": "/api/badges/v1",
+            "ENUM_GENERATE_CHOICE_DESCRIPTION": False,
             "DESCRIPTION": "Learners' badges and their progress towards badge templates.",
         },
     ), name="schema"),
