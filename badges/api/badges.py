@@ -21,7 +21,8 @@ CREDLY, ACCREDIBLE = "credlybadge", "accrediblebadge"
 
 class BadgeFilters(PageQuery):
     username = serializers.CharField(
-        required=False, default="", allow_blank=True, help_text="Staff: one learner's badges (staff naming nobody see everyone's).")
+        required=False, default="", allow_blank=True,
+        help_text="Staff: one learner's badges (staff naming nobody see everyone's).")
     template = serializers.UUIDField(required=False, help_text="Only badges of this template (its UUID).")
     status = serializers.ChoiceField(choices=[host.AWARDED, host.REVOKED], required=False,
                                      help_text="Only awarded, or only revoked, badges.")

@@ -2,23 +2,24 @@
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from typing import Any
 
-from django.db.models import Exists, OuterRef
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from badges.api.access import BadgesAPIView, PageQuery, requested_learner
+from badges.api.catalogue import ShownTemplate, shown_templates
 from badges.api.learners import records_of
-from badges.api.links import ProviderLinks
-from badges.models import BadgeProgress, BadgeRequirement, BadgeTemplate, Fulfillment
+from badges.models import BadgeProgress, Fulfillment
 from badges.rules import summarize_progress
 
 
 class ProgressFilters(PageQuery):
-    username = serializers.CharField(required=False, default="", allow_blank=True, help_text="Staff: another learner's username.")
+    username = serializers.CharField(required=False, default="", allow_blank=True,
+                                     help_text="Staff: another learner's username.")
     template = serializers.UUIDField(required=False, help_text="Only this template (its UUID).")
 
 
@@ -59,50 +60,28 @@ class ProgressPage(serializers.Serializer):
     results = ProgressOut(many=True)
 
 
-def shown_templates():
-    """Active templates that have a requirement; templates still in draft at the provider never show."""
-    has_requirement = Exists(BadgeRequirement.objects.filter(template=OuterRef("pk")))
-    return (
-        BadgeTemplate.objects.filter(has_requirement, is_active=True)
-        .exclude(state=BadgeTemplate.State.DRAFT)
-        .order_by("name", "id")
-        .values("id", "uuid", "name", "description", "icon", "origin", "credlybadgetemplate__organization__uuid")
-    )
-
-
-def progress_rows(templates: list[dict[str, Any]], learner: str, links: ProviderLinks) -> list[dict[str, Any]]:
-    """The progress of ``learner`` on ``templates``: two queries, whatever their number."""
-    ids = [template["id"] for template in templates]
-    requirements = defaultdict(list)
-    for row in (BadgeRequirement.objects.filter(template_id__in=ids).order_by("group", "id")
-                .values_list("id", "template_id", "group", "event_type", "description")):
-        requirements[row[1]].append(row)
-    learner_progress = records_of(BadgeProgress.objects.filter(template_id__in=ids), learner)
+def progress_rows(templates: Sequence[ShownTemplate], learner: str) -> list[dict[str, Any]]:
+    """The progress of ``learner`` on ``templates``: one query, whatever their number."""
+    learner_progress = records_of(BadgeProgress.objects.all(), learner)
     fulfilled = {
         requirement_id: (event_id, event_time)
         for requirement_id, event_id, event_time in Fulfillment.objects.filter(progress__in=learner_progress)
         .values_list("requirement_id", "event_id", "event_time")
     }
-    return [_progress_of(template, requirements[template["id"]], fulfilled, links) for template in templates]
+    return [_progress_of(template, fulfilled) for template in templates]
 
 
-def _progress_of(template: dict[str, Any], requirements: list[tuple], fulfilled: dict[int, tuple],
-                 links: ProviderLinks) -> dict[str, Any]:
-    summary = summarize_progress({rid: group for rid, _, group, _, _ in requirements}, fulfilled)
+def _progress_of(template: ShownTemplate, fulfilled: dict[int, tuple]) -> dict[str, Any]:
+    summary = summarize_progress(template.groups, fulfilled)
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for rid, _, group, event_type, description in requirements:
+    for rid, group, event_type, description in template.requirements:
         event_id, event_time = fulfilled.get(rid, (None, None))
         groups[group].append({
             "description": description, "event_type": event_type, "fulfilled": rid in fulfilled,
             "fulfilled_at": event_time, "event_id": event_id,
         })
     return {
-        "template": {
-            "uuid": template["uuid"], "name": template["name"], "description": template["description"],
-            "image": template["icon"], "provider": template["origin"],
-            "dashboard_url": links.template_dashboard(
-                template["origin"], template["credlybadgetemplate__organization__uuid"], template["uuid"]),
-        },
+        "template": template.fields,
         "groups": [
             {"group": group, "fulfilled": group in summary.fulfilled_groups, "requirements": rows}
             for group, rows in groups.items()
@@ -151,6 +130,6 @@ class ProgressView(BadgesAPIView):
         learner = requested_learner(request, filters.validated_data["username"].strip())
         templates = shown_templates()
         if "template" in filters.validated_data:
-            templates = templates.filter(uuid=filters.validated_data["template"])
+            templates = tuple(t for t in templates if t.uuid == str(filters.validated_data["template"]))
         page, paginator = self.paginate(request, templates)
-        return paginator.get_paginated_response(progress_rows(page, learner, ProviderLinks.configured()))
+        return paginator.get_paginated_response(progress_rows(page, learner))

@@ -11,6 +11,7 @@ from django.contrib.contenttypes.models import ContentType
 from django.core.cache import cache
 from rest_framework.test import APIClient
 
+from badges.api import catalogue
 from badges.models import AccredibleBadge, CredlyBadge
 
 
@@ -29,11 +30,13 @@ def jwt_for(username: str, *, administrator: bool = False, email: str = "", lms_
 
 
 @pytest.fixture(autouse=True)
-def _fresh_throttle_counts():
-    """Throttle counts live in the cache; each test starts from none."""
+def _fresh_caches():
+    """Throttle counts and the template catalogue live in process caches; each test starts from none."""
     cache.clear()
+    catalogue.forget()
     yield
     cache.clear()
+    catalogue.forget()
 
 
 @pytest.fixture
