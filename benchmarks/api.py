@@ -6,7 +6,9 @@ Runs in this process on a new temporary SQLite database (migrated, then filled):
 settings, requests made with Django's test client, which runs the whole request path (the host's
 middleware, URL resolution, DRF, JWT authentication, throttling, serialisation to JSON) without a
 socket or a WSGI server in between. Each request carries the learner's JWT, signed like the
-LMS's with the demo host's key. Prints a table, then one JSON line with every figure.
+LMS's with the demo host's key. Prints a table, then one JSON line with every figure: requests per
+second of wall time, and per second of this process's CPU time (what one core gives when the
+machine is not shared), with the machine's load average during the run.
 """
 from __future__ import annotations
 
@@ -91,19 +93,23 @@ def measure(client: Any, url: str, requests: int, expected_results: int) -> dict
         response = client.get(url)
     assert response.status_code == 200, response.status_code
     assert len(response.json()["results"]) == expected_results
+    query_count = len(queries)  # now: every request clears the connection's query log
     latencies = []
-    started = time.perf_counter()
+    load_before = os.getloadavg()[0]
+    started, cpu_started = time.perf_counter(), time.process_time()
     for _ in range(requests):
         begin = time.perf_counter()
         response = client.get(url)
         latencies.append(time.perf_counter() - begin)
         if response.status_code != 200:
             raise SystemExit(f"{url} answered {response.status_code}")
-    elapsed = time.perf_counter() - started
+    elapsed, cpu = time.perf_counter() - started, time.process_time() - cpu_started
     latencies.sort()
     return {
         "requests": requests, "seconds": round(elapsed, 3), "requests_per_second": round(requests / elapsed, 1),
-        "queries_per_request": len(queries), "response_bytes": len(response.content),
+        "cpu_seconds": round(cpu, 3), "requests_per_cpu_second": round(requests / cpu, 1),
+        "load_average": round((load_before + os.getloadavg()[0]) / 2, 2),
+        "queries_per_request": query_count, "response_bytes": len(response.content),
         "p50_ms": round(statistics.median(latencies) * 1000, 3),
         "p95_ms": round(latencies[int(len(latencies) * 0.95)] * 1000, 3),
     }
@@ -129,11 +135,12 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
 
 
 def print_table(results: list[dict[str, Any]]) -> None:
-    header = ("resource", "T", "throttle", "req/s", "p50 ms", "p95 ms", "queries", "bytes")
+    header = ("resource", "T", "throttle", "req/s", "req/cpu-s", "p50 ms", "p95 ms", "queries", "bytes", "load")
     print(" ".join(f"{h:>10}" for h in header))
     for r in results:
         row = (r["resource"], r["templates"], "on" if r["throttled"] else "off", r["requests_per_second"],
-               r["p50_ms"], r["p95_ms"], r["queries_per_request"], r["response_bytes"])
+               r["requests_per_cpu_second"], r["p50_ms"], r["p95_ms"], r["queries_per_request"], r["response_bytes"],
+               r["load_average"])
         print(" ".join(f"{value!s:>10}" for value in row))
 
 

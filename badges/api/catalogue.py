@@ -7,6 +7,7 @@ cheap query) and reuses the catalogue built for it, so it reads only the learner
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from django.db.models import Exists, OuterRef
@@ -17,15 +18,22 @@ from badges.models import BadgeRequirement, BadgeTemplate, RulebookVersion
 
 @dataclass(frozen=True)
 class ShownTemplate:
-    """One template as the API shows it, with its requirements as ``(id, group, event type, description)``."""
+    """One template as the API shows it: its fields, and its requirements by group letter, as
+    ``(group, ((id, event type, description), ...))`` in letter order."""
 
     uuid: str
     fields: dict[str, Any]
-    requirements: tuple[tuple[int, str, str, str], ...]
+    groups: tuple[tuple[str, tuple[tuple[int, str, str], ...]], ...]
+    group_of: dict[int, str]
 
-    @property
-    def groups(self) -> dict[int, str]:
-        return {rid: group for rid, group, _, _ in self.requirements}
+    @cached_property
+    def unfulfilled(self) -> dict[int, dict[str, Any]]:
+        """Each requirement as the API shows it while unfulfilled: built once, shared by every response."""
+        return {
+            rid: {"description": description, "event_type": event_type, "fulfilled": False,
+                  "fulfilled_at": None, "event_id": None}
+            for _, requirements in self.groups for rid, event_type, description in requirements
+        }
 
 
 @dataclass(frozen=True)
@@ -57,18 +65,19 @@ def _load(links: ProviderLinks) -> tuple[ShownTemplate, ...]:
         .order_by("name", "id")
         .values_list("id", "uuid", "name", "description", "icon", "origin", "credlybadgetemplate__organization__uuid")
     )
-    requirements: dict[int, list[tuple[int, str, str, str]]] = {row[0]: [] for row in rows}
+    groups: dict[int, dict[str, list[tuple[int, str, str]]]] = {row[0]: {} for row in rows}
     for rid, template_id, group, event_type, description in (
-        BadgeRequirement.objects.filter(template_id__in=list(requirements)).order_by("group", "id")
+        BadgeRequirement.objects.filter(template_id__in=list(groups)).order_by("group", "id")
         .values_list("id", "template_id", "group", "event_type", "description")
     ):
-        requirements[template_id].append((rid, group, event_type, description))
+        groups[template_id].setdefault(group, []).append((rid, event_type, description))
     return tuple(
         ShownTemplate(
             uuid=str(uuid),
             fields={"uuid": str(uuid), "name": name, "description": description, "image": icon, "provider": origin,
                     "dashboard_url": links.template_dashboard(origin, organization, uuid)},
-            requirements=tuple(requirements[pk]),
+            groups=tuple((group, tuple(requirements)) for group, requirements in groups[pk].items()),
+            group_of={rid: group for group, requirements in groups[pk].items() for rid, _, _ in requirements},
         )
         for pk, uuid, name, description, icon, origin, organization in rows
     )

@@ -2,6 +2,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from django.core.signals import setting_changed
+from django.dispatch import receiver
 
 from badges.conf import badges_config, provider_urls
 from badges.models import Origin
@@ -14,10 +19,12 @@ class ProviderLinks:
     credly_web: str
     accredible_credentials: str
 
-    @classmethod
-    def configured(cls) -> ProviderLinks:
-        return cls(credly_web=provider_urls("credly")["base"],
-                   accredible_credentials=badges_config()["accredible"]["ACCREDIBLE_CREDENTIAL_BASE_URL"])
+    @staticmethod
+    @cache
+    def configured() -> ProviderLinks:
+        """Read from the settings once per process (``BADGES_CONFIG`` changes only on restart or in tests)."""
+        return ProviderLinks(credly_web=provider_urls("credly")["base"],
+                             accredible_credentials=badges_config()["accredible"]["ACCREDIBLE_CREDENTIAL_BASE_URL"])
 
     def template_dashboard(self, origin: str, organization_uuid: object | None, template_uuid: object) -> str | None:
         """The template's page in the Credly dashboard; Accredible documents no stable group page."""
@@ -35,3 +42,9 @@ class ProviderLinks:
         if origin == Origin.CREDLY:
             return f"{self.credly_web}badges/{external_id}"
         return f"{self.accredible_credentials}{external_id}"
+
+
+@receiver(setting_changed)
+def _forget_links(*, setting: str, **kwargs: Any) -> None:
+    if setting == "BADGES_CONFIG":
+        ProviderLinks.configured.cache_clear()

@@ -1,7 +1,6 @@
 """``progress/``: how far a learner is towards every active template that has requirements."""
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Sequence
 from typing import Any
 
@@ -72,19 +71,17 @@ def progress_rows(templates: Sequence[ShownTemplate], learner: str) -> list[dict
 
 
 def _progress_of(template: ShownTemplate, fulfilled: dict[int, tuple]) -> dict[str, Any]:
-    summary = summarize_progress(template.groups, fulfilled)
-    groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for rid, group, event_type, description in template.requirements:
-        event_id, event_time = fulfilled.get(rid, (None, None))
-        groups[group].append({
-            "description": description, "event_type": event_type, "fulfilled": rid in fulfilled,
-            "fulfilled_at": event_time, "event_id": event_id,
-        })
+    summary = summarize_progress(template.group_of, fulfilled)
     return {
         "template": template.fields,
         "groups": [
-            {"group": group, "fulfilled": group in summary.fulfilled_groups, "requirements": rows}
-            for group, rows in groups.items()
+            {"group": group, "fulfilled": group in summary.fulfilled_groups, "requirements": [
+                template.unfulfilled[rid] if rid not in fulfilled else {
+                    "description": description, "event_type": event_type, "fulfilled": True,
+                    "fulfilled_at": fulfilled[rid][1], "event_id": fulfilled[rid][0]}
+                for rid, event_type, description in requirements
+            ]}
+            for group, requirements in template.groups
         ],
         "ratio": summary.ratio,
         "complete": summary.complete,
