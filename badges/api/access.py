@@ -5,7 +5,6 @@ Credentials-style host keeps its own defaults and still gets this API's rules.
 """
 from __future__ import annotations
 
-import jwt
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
@@ -68,7 +67,7 @@ class SignatureCheckingJwtAuthentication(JwtAuthentication):
         keys = get_verification_jwk_key_set(
             asymmetric_keys=settings.JWT_AUTH.get("JWT_PUBLIC_SIGNING_JWK_SET"), secret_key=issuer.get("SECRET_KEY"))
         if not keys:
-            raise jwt.InvalidTokenError("No JWT verification key is configured.")
+            raise exceptions.AuthenticationFailed("No JWT verification key is configured.")
         verify_jwk_signature_using_keyset(token, keys, aud=issuer.get("AUDIENCE"))
         return super().jwt_decode_token(token)
 

@@ -109,7 +109,7 @@ def test_query_count_does_not_grow_with_templates(staff_client, make_credly_temp
 
 
 def test_progress_list_links_to_the_page(staff_client, course_badge):
-    template, passed = course_badge
+    template, _ = course_badge
     BadgeProgress.objects.create(username="ann b", template=template)
 
     html = staff_client.get(reverse("admin:badges_badgeprogress_changelist")).content.decode()

@@ -50,5 +50,6 @@ BADGES_HOST_USER_CREDENTIAL_MODEL = "tests.althost.records.models.LearnerCredent
 JWT_AUTH = {
     "JWT_AUTH_HEADER_PREFIX": "JWT",
     "JWT_DECODE_HANDLER": "edx_rest_framework_extensions.auth.jwt.decoder.jwt_decode_handler",
-    "JWT_ISSUERS": [{"ISSUER": "http://althost-lms/oauth2", "AUDIENCE": "althost", "SECRET_KEY": "althost-jwt-signing-secret-of-32-bytes"}],
+    "JWT_ISSUERS": [{"ISSUER": "http://althost-lms/oauth2", "AUDIENCE": "althost",
+                     "SECRET_KEY": "althost-jwt-signing-secret-of-32-bytes"}],
 }

@@ -87,3 +87,11 @@ def test_no_throttle_when_the_rate_is_empty(api_as, settings):
     learner = api_as("ann")
 
     assert {learner.get(URLS[1]).status_code for _ in range(5)} == {200}
+
+
+def test_no_verification_key_configured_refuses_every_token(api_as, settings):
+    learner = api_as("ann")
+    settings.JWT_AUTH = {**settings.JWT_AUTH,
+                         "JWT_ISSUERS": [{**settings.JWT_AUTH["JWT_ISSUERS"][0], "SECRET_KEY": ""}]}
+
+    assert learner.get(URLS[0]).status_code == 401
