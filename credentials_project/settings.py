@@ -178,6 +178,9 @@ JWT_AUTH = {
     }],
     "JWT_PUBLIC_SIGNING_JWK_SET": os.environ.get("JWT_PUBLIC_SIGNING_JWK_SET") or None,
 }
+# edx-drf-extensions reports to edx-django-utils' telemetry backends, New Relic by default; this
+# host has none installed (which would be logged as a warning in every process).
+OPENEDX_TELEMETRY = []
 
 # --- Celery ---------------------------------------------------------------------------------
 # No broker configured: run tasks in-process, so the embedded default needs nothing running.
