@@ -5,6 +5,7 @@ Credentials-style host keeps its own defaults and still gets this API's rules.
 """
 from __future__ import annotations
 
+from django.apps import apps
 from django.conf import settings
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
@@ -18,6 +19,7 @@ from rest_framework import exceptions, serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
@@ -122,6 +124,12 @@ class BadgesAPIView(APIView):
     throttle_classes = (LearnerRateThrottle,)
     pagination_class = BadgesPagination
     schema = AutoSchema()
+
+    def get_renderers(self) -> list[BaseRenderer]:
+        """JSON; and the browsable API when the host installed ``rest_framework`` (it holds its templates)."""
+        if apps.is_installed("rest_framework"):
+            return [JSONRenderer(), BrowsableAPIRenderer()]
+        return [JSONRenderer()]
 
     def paginate(self, request: Request, rows) -> tuple[list, PageNumberPagination]:
         paginator = self.pagination_class()

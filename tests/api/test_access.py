@@ -95,3 +95,21 @@ def test_no_verification_key_configured_refuses_every_token(api_as, settings):
                          "JWT_ISSUERS": [{**settings.JWT_AUTH["JWT_ISSUERS"][0], "SECRET_KEY": ""}]}
 
     assert learner.get(URLS[0]).status_code == 401
+
+
+def test_browsable_api_for_a_logged_in_browser(client, django_user_model):
+    client.force_login(django_user_model.objects.create(username="ann"))
+
+    response = client.get("/api/badges/v1/badges/", HTTP_ACCEPT="text/html")
+
+    assert response.status_code == 200
+    assert response["Content-Type"].startswith("text/html")
+
+
+def test_json_for_a_browser_when_the_host_has_no_browsable_api(api_as, settings):
+    settings.INSTALLED_APPS = [app for app in settings.INSTALLED_APPS if app != "rest_framework"]
+
+    response = api_as("ann").get("/api/badges/v1/badges/", HTTP_ACCEPT="text/html,application/xhtml+xml,*/*;q=0.8")
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "application/json"
