@@ -1,6 +1,6 @@
 """REST API benchmark: requests/s and SQL queries per request for one learner with T templates.
 
-    .venv/bin/python benchmarks/api.py [--templates 50] [--requests 2000]
+    .venv/bin/python benchmarks/api.py [--templates 50] [--requests 2000] [--processes 1,2]
 
 Runs in this process on a new temporary SQLite database (migrated, then filled): the demo host's
 settings, requests made with Django's test client, which runs the whole request path (the host's
@@ -8,7 +8,9 @@ middleware, URL resolution, DRF, JWT authentication, throttling, serialisation t
 socket or a WSGI server in between. Each request carries the learner's JWT, signed like the
 LMS's with the demo host's key. Prints a table, then one JSON line with every figure: requests per
 second of wall time, and per second of this process's CPU time (what one core gives when the
-machine is not shared), with the machine's load average during the run.
+machine is not shared), with the machine's load average during the run. ``--processes N`` also
+runs N such clients in N forked processes at once on the same database file, as N web workers
+would serve it, and reports their combined requests per second of wall time.
 """
 from __future__ import annotations
 
@@ -31,9 +33,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--templates", type=int, default=50, help="active templates (each with a badge)")
     parser.add_argument("--requests", type=int, default=2000, help="measured requests per configuration")
+    parser.add_argument("--processes", default="1,2", help="client processes to compare, e.g. 1,2")
     args = parser.parse_args(argv)
-    if args.templates < 1 or args.requests < 10:
-        parser.error("--templates must be >= 1 and --requests >= 10")
+    args.processes = [int(part) for part in args.processes.split(",") if part.strip()]
+    if args.templates < 1 or args.requests < 10 or min(args.processes, default=0) < 1:
+        parser.error("--templates must be >= 1, --requests >= 10 and --processes positive integers")
     return args
 
 
@@ -128,19 +132,64 @@ def run(args: argparse.Namespace) -> list[dict[str, Any]]:
         with override_settings(BADGES_API_LEARNER_THROTTLE_RATE=throttle):
             for resource in ("progress", "badges"):
                 url = f"/api/badges/v1/{resource}/?page_size={args.templates}"
-                figures = measure(client, url, args.requests, args.templates)
-                results.append({"resource": resource, "templates": args.templates,
-                                "throttled": bool(throttle), **figures})
+                for processes in args.processes:
+                    figures = (measure(client, url, args.requests, args.templates) if processes == 1
+                               else measure_in_processes(url, args.requests, args.templates, processes))
+                    results.append({"resource": resource, "templates": args.templates, "processes": processes,
+                                    "throttled": bool(throttle), **figures})
     return results
 
 
+def measure_in_processes(url: str, requests: int, expected_results: int, processes: int) -> dict[str, Any]:
+    """``processes`` forked clients, each making ``requests`` requests, released together."""
+    import multiprocessing
+
+    from django.db import connections
+
+    connections.close_all()  # each child opens its own connection
+    context = multiprocessing.get_context("fork")
+    start, results = context.Barrier(processes + 1), context.Queue()
+    children = [context.Process(target=_client_process, args=(url, requests, expected_results, start, results))
+                for _ in range(processes)]
+    for child in children:
+        child.start()
+    start.wait(timeout=600)
+    began = time.perf_counter()
+    figures = [results.get(timeout=3600) for _ in children]
+    elapsed = time.perf_counter() - began
+    for child in children:
+        child.join()
+    total = requests * processes
+    return {
+        "requests": total, "seconds": round(elapsed, 3), "requests_per_second": round(total / elapsed, 1),
+        "cpu_seconds": round(sum(f["cpu_seconds"] for f in figures), 3),
+        "requests_per_cpu_second": round(total / sum(f["cpu_seconds"] for f in figures), 1),
+        "load_average": round(max(f["load_average"] for f in figures), 2),
+        "queries_per_request": figures[0]["queries_per_request"], "response_bytes": figures[0]["response_bytes"],
+        "p50_ms": round(statistics.median(f["p50_ms"] for f in figures), 3),
+        "p95_ms": round(max(f["p95_ms"] for f in figures), 3),
+    }
+
+
+def _client_process(url: str, requests: int, expected_results: int, start: Any, results: Any) -> None:
+    from django.test import Client
+
+    from tests.api.conftest import jwt_for
+
+    client = Client(HTTP_AUTHORIZATION=f"JWT {jwt_for(LEARNER)}")
+    client.get(url)
+    start.wait(timeout=600)
+    results.put(measure(client, url, requests, expected_results))
+
+
 def print_table(results: list[dict[str, Any]]) -> None:
-    header = ("resource", "T", "throttle", "req/s", "req/cpu-s", "p50 ms", "p95 ms", "queries", "bytes", "load")
+    header = ("resource", "T", "processes", "throttle", "req/s", "req/cpu-s", "p50 ms", "p95 ms", "queries", "bytes",
+              "load")
     print(" ".join(f"{h:>10}" for h in header))
     for r in results:
-        row = (r["resource"], r["templates"], "on" if r["throttled"] else "off", r["requests_per_second"],
-               r["requests_per_cpu_second"], r["p50_ms"], r["p95_ms"], r["queries_per_request"], r["response_bytes"],
-               r["load_average"])
+        row = (r["resource"], r["templates"], r["processes"], "on" if r["throttled"] else "off",
+               r["requests_per_second"], r["requests_per_cpu_second"], r["p50_ms"], r["p95_ms"],
+               r["queries_per_request"], r["response_bytes"], r["load_average"])
         print(" ".join(f"{value!s:>10}" for value in row))
 
 
