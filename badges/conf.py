@@ -40,6 +40,7 @@ DEFAULTS: dict[str, Any] = {
         "ACCREDIBLE_API_BASE_URL": "https://api.accredible.com/v1/",
         "ACCREDIBLE_SANDBOX_BASE_URL": "https://sandbox.dashboard.accredible.com/",
         "ACCREDIBLE_SANDBOX_API_BASE_URL": "https://sandbox.api.accredible.com/v1/",
+        "ACCREDIBLE_CREDENTIAL_BASE_URL": "https://www.credential.net/",
         "USE_SANDBOX": False,
     },
     "rules": {
@@ -63,6 +64,7 @@ URL_KEYS = {
         "ACCREDIBLE_API_BASE_URL",
         "ACCREDIBLE_SANDBOX_BASE_URL",
         "ACCREDIBLE_SANDBOX_API_BASE_URL",
+        "ACCREDIBLE_CREDENTIAL_BASE_URL",
     ),
 }
 
@@ -117,6 +119,16 @@ def _model_path(value: Any) -> str | None:
     return None
 
 
+def _throttle_rate(value: Any) -> str | None:
+    """Empty (no throttling) or DRF's ``<requests>/<second|minute|hour|day>``."""
+    if value == "":
+        return None
+    number, _, period = value.partition("/") if isinstance(value, str) else ("", "", "")
+    if not number.isdigit() or int(number) < 1 or period[:1] not in {"s", "m", "h", "d"}:
+        return f'must be "" or "<requests>/<second|minute|hour|day>", got {value!r}.'
+    return None
+
+
 @dataclasses.dataclass(frozen=True)
 class Setting:
     """One ``BADGES_*`` setting: its name, its default and what a valid value is (``None``: valid)."""
@@ -140,6 +152,8 @@ SETTINGS = (
     Setting("BADGES_CONSUMER_DB_RETRY_MAX_DELAY_SECONDS", 5, _number(0, inclusive=False)),
     Setting("BADGES_FIELD_ENCRYPTION_KEYS", [], _of_type(list)),  # each key: badges.encryption.check_encryption_keys
     Setting("BADGES_PROVIDER_HTTP", {}, _of_type(dict)),  # its keys: badges.providers.http.check_retry_policy
+    Setting("BADGES_API_STAFF_PERMISSION", "", _of_type(str)),
+    Setting("BADGES_API_LEARNER_THROTTLE_RATE", "120/minute", _throttle_rate),
     Setting("BADGES_HOST_TIMESTAMPED_MODEL", "django_extensions.db.models.TimeStampedModel", _model_path),
     Setting("BADGES_HOST_ABSTRACT_CREDENTIAL_MODEL", "credentials.apps.credentials.models.AbstractCredential",
             _model_path),

@@ -50,6 +50,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sites",
+    "rest_framework",
     "credentials_project.core",
     "credentials_project.credentials",
     "badges",
@@ -162,6 +163,24 @@ LOGGING = {
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
 }
+
+# --- REST API authentication (JWTs issued by the LMS, checked by edx-drf-extensions) ----------
+# The badges API sets its own authentication classes; a host only says which JWTs to trust. The
+# defaults suit local development: set JWT_ISSUER, JWT_AUDIENCE and JWT_SECRET_KEY (the LMS's
+# values) in production.
+JWT_AUTH = {
+    "JWT_AUTH_HEADER_PREFIX": "JWT",
+    "JWT_DECODE_HANDLER": "edx_rest_framework_extensions.auth.jwt.decoder.jwt_decode_handler",
+    "JWT_ISSUERS": [{
+        "ISSUER": os.environ.get("JWT_ISSUER", "http://localhost:18000/oauth2"),
+        "AUDIENCE": os.environ.get("JWT_AUDIENCE", "lms-key"),
+        "SECRET_KEY": os.environ.get("JWT_SECRET_KEY", "lms-development-jwt-secret-change-me"),
+    }],
+    "JWT_PUBLIC_SIGNING_JWK_SET": os.environ.get("JWT_PUBLIC_SIGNING_JWK_SET") or None,
+}
+# edx-drf-extensions reports to edx-django-utils' telemetry backends, New Relic by default; this
+# host has none installed (which would be logged as a warning in every process).
+OPENEDX_TELEMETRY = []
 
 # --- Celery ---------------------------------------------------------------------------------
 # No broker configured: run tasks in-process, so the embedded default needs nothing running.

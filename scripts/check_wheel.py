@@ -41,6 +41,10 @@ BADGES_ENABLED, BADGES_CREDLY_WEBHOOK_SECRET = True, "change-me"
 BADGES_HOST_TIMESTAMPED_MODEL = "minihost.models.TimeStamped"
 BADGES_HOST_ABSTRACT_CREDENTIAL_MODEL = "minihost.models.AbstractCredential"
 BADGES_HOST_USER_CREDENTIAL_MODEL = "minihost.models.UserCredential"
+JWT_AUTH = {"JWT_AUTH_HEADER_PREFIX": "JWT",
+            "JWT_DECODE_HANDLER": "edx_rest_framework_extensions.auth.jwt.decoder.jwt_decode_handler",
+            "JWT_ISSUERS": [{"ISSUER": "http://lms/oauth2", "AUDIENCE": "minihost",
+                             "SECRET_KEY": "minimal-host-jwt-secret-of-32-bytes"}]}
 """
 
 MODELS = """\
@@ -87,14 +91,17 @@ URLS = """\
 from django.contrib import admin
 from django.urls import include, path
 
-urlpatterns = [path("admin/", admin.site.urls), path("badges/", include("badges.urls"))]
+urlpatterns = [path("admin/", admin.site.urls), path("badges/", include("badges.urls")),
+               path("api/badges/v1/", include("badges.api.urls"))]
 """
 
 # One course-passing event through the public signal; the badge is issued at the fake provider.
 AWARD = """\
+import time
 import uuid
 
 import django
+import jwt
 
 django.setup()
 
@@ -139,7 +146,19 @@ with FakeProvider() as fake, override_settings(BADGES_CONFIG=badges_config_for(f
     client.force_login(admin)
     page = client.get(f"/admin/badges/credlybadge/{badge.pk}/change/")
     assert page.status_code == 200 and b"ada" in page.content, page.status_code
-print(f"awarded: {badge} at the fake provider; admin page 200")
+    why = client.get("/admin/badges/badgeprogress/learner/?username=ada")
+    assert why.status_code == 200 and b"Wheel check" in why.content, why.status_code
+
+    now = int(time.time())
+    token = jwt.encode({"iss": "http://lms/oauth2", "aud": "minihost", "iat": now, "exp": now + 60,
+                        "preferred_username": "ada", "email": "ada@example.com"},
+                       "minimal-host-jwt-secret-of-32-bytes", algorithm="HS256")
+    # A browser's Accept header: this host has no rest_framework app (no browsable API), so JSON.
+    api = Client(HTTP_AUTHORIZATION=f"JWT {token}").get("/api/badges/v1/badges/", HTTP_ACCEPT="text/html,*/*")
+    assert api.status_code == 200, api.status_code
+    credly_web = badges_config_for(fake.url)["credly"]["CREDLY_BASE_URL"]
+    assert [row["url"] for row in api.json()["results"]] == [f"{credly_web}badges/{badge.external_uuid}"], api.json()
+print(f"awarded: {badge} at the fake provider; admin pages and REST API 200")
 """
 
 

@@ -3,9 +3,12 @@ from __future__ import annotations
 
 from django.contrib import admin
 from django.db.models import Prefetch, QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, QueryDict
+from django.urls import path, reverse
+from django.utils.html import format_html
 
 from badges.admin.base import BadgesEnabledMixin
+from badges.admin.learner import learner_page
 from badges.models import BadgeProgress, BadgeRequirement, Fulfillment
 from badges.rules import ProgressSummary, summarize_progress
 
@@ -33,7 +36,7 @@ class FulfillmentInline(ReadOnlyAdminMixin, admin.TabularInline):
 
 @admin.register(BadgeProgress)
 class BadgeProgressAdmin(BadgesEnabledMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("username", "template", "fulfilled_groups", "ratio", "complete", "modified")
+    list_display = ("username", "template", "fulfilled_groups", "ratio", "complete", "modified", "why_not_yet")
     list_filter = ("template__origin",)
     search_fields = ("username", "template__name")
     fields = ("username", "template", "fulfilled_groups", "ratio", "complete", "created", "modified")
@@ -51,6 +54,17 @@ class BadgeProgressAdmin(BadgesEnabledMixin, ReadOnlyAdminMixin, admin.ModelAdmi
                 Prefetch("template__requirements", queryset=requirements),
             )
         )
+
+    def get_urls(self) -> list:
+        view = self.admin_site.admin_view(lambda request: learner_page(self, request))
+        return [path("learner/", view, name="badges_badgeprogress_learner"), *super().get_urls()]
+
+    @admin.display(description="why not yet")
+    def why_not_yet(self, obj: BadgeProgress) -> str:
+        url = reverse(f"{self.admin_site.name}:badges_badgeprogress_learner")
+        query = QueryDict(mutable=True)
+        query["username"] = obj.username
+        return format_html('<a href="{}?{}">explain</a>', url, query.urlencode())
 
     def summary(self, obj: BadgeProgress) -> ProgressSummary:
         """Computed in Python from the prefetched requirements and fulfillments: no query per row."""

@@ -11,6 +11,7 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django.contrib.sites",
+    "rest_framework",
     "tests.althost.people",
     "tests.althost.records",
     "openedx_events",
@@ -46,3 +47,9 @@ BADGES_ENABLED = True
 BADGES_HOST_TIMESTAMPED_MODEL = "tests.althost.records.models.Stamped"
 BADGES_HOST_ABSTRACT_CREDENTIAL_MODEL = "tests.althost.records.models.CredentialDefinition"
 BADGES_HOST_USER_CREDENTIAL_MODEL = "tests.althost.records.models.LearnerCredential"
+JWT_AUTH = {
+    "JWT_AUTH_HEADER_PREFIX": "JWT",
+    "JWT_DECODE_HANDLER": "edx_rest_framework_extensions.auth.jwt.decoder.jwt_decode_handler",
+    "JWT_ISSUERS": [{"ISSUER": "http://althost-lms/oauth2", "AUDIENCE": "althost",
+                     "SECRET_KEY": "althost-jwt-signing-secret-of-32-bytes"}],
+}

@@ -1,0 +1,10 @@
+"""The API's resources, one route per resource module; the schema view documents exactly these."""
+from django.urls import path
+
+from badges.api.badges import BadgesView
+from badges.api.progress import ProgressView
+
+urlpatterns = [
+    path("progress/", ProgressView.as_view(), name="progress"),
+    path("badges/", BadgesView.as_view(), name="badges"),
+]
