@@ -73,7 +73,7 @@ def ensure_admin(env: dict[str, str]) -> tuple[str, str]:
         f"u, _ = U.objects.get_or_create(username={username!r}, defaults={{'email': 'admin@example.com'}}); "
         f"u.is_staff = u.is_superuser = True; u.set_password({password!r}); u.save()"
     )
-    manage("shell", "-c", script, env=env)
+    manage("shell", "--verbosity", "0", "-c", script, env=env)
     return username, password
 
 
@@ -88,10 +88,11 @@ def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
             process.wait(timeout)
 
 
-def start_fake_provider() -> tuple[subprocess.Popen, dict[str, str]]:
-    """The local fake Credly/Accredible server on a free port; returns the process and its URLs."""
+def start_fake_provider(port: int = 0) -> tuple[subprocess.Popen, dict[str, str]]:
+    """The local fake Credly/Accredible server on ``port`` (0: a free one); returns the process and its URLs."""
     process = subprocess.Popen(
-        [str(PYTHON), "-m", "badges.testing.fake_provider", "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        [str(PYTHON), "-m", "badges.testing.fake_provider", "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE,
+        text=True,
     )
     line = process.stdout.readline()
     if not line:
@@ -147,9 +148,11 @@ def serve(options: argparse.Namespace) -> int:
     ensure_venv()
     env = dict(os.environ)
     manage("migrate", "--no-input", env=env)
+    # The admin's CSS and JS, served by WhiteNoise from STATIC_ROOT with DEBUG off.
+    manage("collectstatic", "--no-input", "--verbosity", "0", env=env)
     children: list[subprocess.Popen] = []
     try:
-        fake_provider, urls = start_fake_provider()
+        fake_provider, urls = start_fake_provider(options.provider_port)
         children.append(fake_provider)
         env["BADGES_CONFIG"] = demo_badges_config(urls)
         VAR.mkdir(parents=True, exist_ok=True)
@@ -198,7 +201,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="set up and run the service with its admin")
-    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.add_argument("--port", type=int, default=8000, help="port of the admin (default 8000)")
+    serve_parser.add_argument("--provider-port", type=int, default=0,
+                              help="port of the fake provider (default 0: a free one)")
     serve_parser.set_defaults(func=serve)
     demo_parser = commands.add_parser(
         "demo-events", help="send the demo learner's course-passing events (ARGS go to send_demo_events)"
