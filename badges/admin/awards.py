@@ -26,7 +26,7 @@ class ProviderBadgeAdmin(BadgesEnabledMixin, admin.ModelAdmin):
 
     def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
         return ("username", "template", "status", "state", self.external_id_field, "provider_error",
-                "issue_attempts", "last_attempt_at", "next_attempt_at", "created")
+                "issue_attempts", "next_attempt_at")
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
         return ("username", f"={self.external_id_field}", "=uuid")

@@ -207,6 +207,10 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
         if method == "GET" and path.startswith("/static/") and path.endswith(".png"):
             self._reply_image(path)
             return
+        if method == "GET" and path.startswith(("/credly/mgmt/", "/accredible/issuer/")):
+            # Stands in for the provider's dashboard page that the admin links a template to.
+            self._reply(200, f"Fake provider dashboard page: {path}")
+            return
         self._provider_call(method, path, query, body)
 
     def _provider_call(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> None:
