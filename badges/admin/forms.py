@@ -25,8 +25,14 @@ GROUP_CHOICES = [("", "next free letter"), *((letter, letter) for letter in GROU
 DESCRIPTION_WIDGET = forms.Textarea(attrs={"rows": 2, "cols": 28})
 
 
+EVENT_TYPE_PREFIX = "org.openedx.learning."
+
+
 def _event_type_choices() -> list[tuple[str, str]]:
-    return [("", "---------")] + [(event_type, event_type) for event_type in configured_event_types()]
+    """Configured event types, labelled without their common prefix so the choice stays narrow."""
+    return [("", "---------")] + [
+        (event_type, event_type.removeprefix(EVENT_TYPE_PREFIX)) for event_type in configured_event_types()
+    ]
 
 
 def _marked_for_deletion(form: forms.Form) -> bool:

@@ -69,6 +69,7 @@ class BadgeTemplateAdmin(RulebookAdminMixin, admin.ModelAdmin):
     form = BadgeTemplateAdminForm
     inlines = (RequirementInline, PenaltyInline)
     search_fields = ("name", "uuid")
+    list_display_links = ("image", "name")
     actions = (guarded_delete_action(Q(is_active=True), "active; deactivate them first"),)
 
     def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
