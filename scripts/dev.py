@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -192,8 +193,23 @@ def demo_events(options: argparse.Namespace) -> int:
     ).returncode
 
 
+def ensure_chromium() -> None:
+    """The browser test drives Debian's chromium: install it when missing and this user may (root, apt)."""
+    if shutil.which("chromium"):
+        return
+    if os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("Installing chromium for the browser test ...", flush=True)
+        install = ["apt-get", "install", "-y", "-qq", "chromium"]
+        if subprocess.run(install, check=False).returncode != 0:
+            run("apt-get", "update", "-qq")
+            run(*install)
+    else:
+        print("chromium is missing (apt-get install chromium); the browser test will fail.", flush=True)
+
+
 def test(options: argparse.Namespace) -> int:
     ensure_venv()
+    ensure_chromium()
     return subprocess.run([str(PYTHON), "-m", "pytest", *options.pytest_args], cwd=ROOT).returncode
 
 
