@@ -127,12 +127,16 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": os.environ.get("LOG_LEVEL", "INFO")},
+    # openedx-events logs every signal's list of receivers at INFO: noise on the console.
+    "loggers": {"openedx_events.tooling": {"level": "WARNING"}},
 }
 
 # --- Celery ---------------------------------------------------------------------------------
 # No broker configured: run tasks in-process, so the embedded default needs nothing running.
-CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL", "")
-CELERY_TASK_ALWAYS_EAGER = not CELERY_BROKER_URL
+CELERY_TASK_ALWAYS_EAGER = not os.environ.get("CELERY_BROKER_URL")
+# Tasks run in-process without a broker; the in-memory transport keeps kombu from looking for an
+# AMQP server on localhost (and from warning about it) when a task is queued.
+CELERY_BROKER_URL = os.environ.get("CELERY_BROKER_URL") or "memory://localhost/"
 CELERY_TASK_EAGER_PROPAGATES = False
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True

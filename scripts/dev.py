@@ -130,7 +130,7 @@ def start_pipeline_processes(env: dict[str, str]) -> list[subprocess.Popen]:
              "--concurrency", "1", "--schedule", str(VAR / "celerybeat-schedule")], cwd=ROOT, env=env,
         ))
     else:
-        processes.append(subprocess.Popen([str(PYTHON), "manage.py", "sweep_badges", "--every", "60"],
+        processes.append(subprocess.Popen([str(PYTHON), "manage.py", "sweep_badges", "--every", "60", "--skip-checks"],
                                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
     if env.get("EVENT_BUS_BACKEND"):
         command = [str(PYTHON), "manage.py", "consume_events", "-t", BUS_TOPIC, "-g", "badges-demo"]
@@ -148,9 +148,10 @@ def serve(options: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     ensure_venv()
     env = dict(os.environ)
-    manage("migrate", "--no-input", env=env)
+    # The system checks' warnings are printed once, by runserver; the setup steps skip them.
+    manage("migrate", "--no-input", "--skip-checks", env=env)
     # The admin's CSS and JS, served by WhiteNoise from STATIC_ROOT with DEBUG off.
-    manage("collectstatic", "--no-input", "--verbosity", "0", env=env)
+    manage("collectstatic", "--no-input", "--verbosity", "0", "--skip-checks", env=env)
     children: list[subprocess.Popen] = []
     try:
         fake_provider, urls = start_fake_provider(options.provider_port)
@@ -158,7 +159,7 @@ def serve(options: argparse.Namespace) -> int:
         env["BADGES_CONFIG"] = demo_badges_config(urls)
         VAR.mkdir(parents=True, exist_ok=True)
         DEMO_STATE.write_text(json.dumps({"fake_provider": urls["url"], "BADGES_CONFIG": env["BADGES_CONFIG"]}))
-        manage("seed_demo", env=env)
+        manage("seed_demo", "--skip-checks", env=env)
         username, password = ensure_admin(env)
         children += start_pipeline_processes(env)
         url = f"http://127.0.0.1:{options.port}/admin/"
