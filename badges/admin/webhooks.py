@@ -10,7 +10,7 @@ from badges.models import CredlyWebhookEvent, CredlyWebhookRejection
 
 @admin.register(CredlyWebhookEvent)
 class CredlyWebhookEventAdmin(BadgesEnabledMixin, ReadOnlyAdminMixin, admin.ModelAdmin):
-    list_display = ("received_at", "event_type", "organization", "status", "notes", "attempts")
+    list_display = ("received_at", "event_type", "status", "notes")  # the organization is a filter
     list_filter = ("status", "event_type", "organization", "received_at")
     list_select_related = ("organization",)
     search_fields = ("event_id", "event_type", "error")
@@ -19,6 +19,9 @@ class CredlyWebhookEventAdmin(BadgesEnabledMixin, ReadOnlyAdminMixin, admin.Mode
     fields = ("event_id", "event_type", "organization", "occurred_at", "received_at", "status", "attempts",
               "applied_at", "notes")
     readonly_fields = fields
+
+    class Media:
+        css = {"all": ("badges/admin.css",)}
 
     @admin.display(description="notes", ordering="error")
     def notes(self, obj: CredlyWebhookEvent) -> str:

@@ -110,7 +110,7 @@ def test_operator_configures_a_badge_and_a_learner_earns_it(served, demo_env, br
     fake = FakeProviderControl(json.loads((Path(demo_env["DEV_VAR_DIR"]) / "demo.json").read_text())["fake_provider"])
     fake.add_credly_organization(api_key=ORG_KEY, name="Operations Academy", organization_id=ORG_UUID)
     fake.add_credly_template(ORG_UUID, name="Cloud Operations", description="Cloud 101 and Cloud 201.")
-    fake.add_credly_template(ORG_UUID, name="Security Basics", description="Not configured here.")
+    security = fake.add_credly_template(ORG_UUID, name="Security Basics", description="Not configured here.")
     fake.add_accredible_account(api_key=ACCREDIBLE_KEY, name="Operations Academy")
     fake.add_accredible_group(api_key=ACCREDIBLE_KEY, name="Data Literacy", course_description="A group.")
 
@@ -222,7 +222,12 @@ def test_operator_configures_a_badge_and_a_learner_earns_it(served, demo_env, br
     check_page(page, "credly-badges-issued")
     page.goto(f"{base}/admin/badges/accrediblebadge/")
     check_page(page, "accredible-badges")
+    # Credly says a template changed: the webhook events list names it and says what was done.
+    fake.update_credly_template(ORG_UUID, security["id"], description="Now with a lab.")
+    fake.add_credly_event(ORG_UUID, event_type="badge_template.changed", badge_template_id=security["id"],
+                          deliver_to=f"{base}/badges/credly/webhook/")
     page.goto(f"{base}/admin/badges/credlywebhookevent/")
+    assert "Template 'Security Basics'" in page.inner_text("#result_list td.field-notes")
     check_page(page, "credly-webhook-events")
 
     # Deactivation, as the documentation describes it: uncheck Is active, Save.
