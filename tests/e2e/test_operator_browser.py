@@ -109,8 +109,11 @@ def test_operator_configures_a_badge_and_a_learner_earns_it(served, demo_env, br
     page = browser_page
     fake = FakeProviderControl(json.loads((Path(demo_env["DEV_VAR_DIR"]) / "demo.json").read_text())["fake_provider"])
     fake.add_credly_organization(api_key=ORG_KEY, name="Operations Academy", organization_id=ORG_UUID)
-    fake.add_credly_template(ORG_UUID, name="Cloud Operations", description="Cloud 101 and Cloud 201.")
-    security = fake.add_credly_template(ORG_UUID, name="Security Basics", description="Not configured here.")
+    # Fixed ids keep the screenshots alike from run to run (the image colours derive from them).
+    fake.add_credly_template(ORG_UUID, name="Cloud Operations", description="Cloud 101 and Cloud 201.",
+                             template_id="0c0a7d1e-2b3c-4d5e-8f90-a1b2c3d4e5f6")
+    security = fake.add_credly_template(ORG_UUID, name="Security Basics", description="Not configured here.",
+                                        template_id="5ec0b1a5-1c2d-4e3f-9a8b-7c6d5e4f3a2b")
     fake.add_accredible_account(api_key=ACCREDIBLE_KEY, name="Operations Academy")
     fake.add_accredible_group(api_key=ACCREDIBLE_KEY, name="Data Literacy", course_description="A group.")
 
