@@ -15,6 +15,7 @@ import hashlib
 import json
 import os
 import secrets
+import shutil
 import signal
 import subprocess
 import sys
@@ -73,7 +74,7 @@ def ensure_admin(env: dict[str, str]) -> tuple[str, str]:
         f"u, _ = U.objects.get_or_create(username={username!r}, defaults={{'email': 'admin@example.com'}}); "
         f"u.is_staff = u.is_superuser = True; u.set_password({password!r}); u.save()"
     )
-    manage("shell", "-c", script, env=env)
+    manage("shell", "--verbosity", "0", "-c", script, env=env)
     return username, password
 
 
@@ -88,10 +89,11 @@ def stop_process(process: subprocess.Popen, timeout: float = 15.0) -> None:
             process.wait(timeout)
 
 
-def start_fake_provider() -> tuple[subprocess.Popen, dict[str, str]]:
-    """The local fake Credly/Accredible server on a free port; returns the process and its URLs."""
+def start_fake_provider(port: int = 0) -> tuple[subprocess.Popen, dict[str, str]]:
+    """The local fake Credly/Accredible server on ``port`` (0: a free one); returns the process and its URLs."""
     process = subprocess.Popen(
-        [str(PYTHON), "-m", "badges.testing.fake_provider", "--port", "0"], cwd=ROOT, stdout=subprocess.PIPE, text=True
+        [str(PYTHON), "-m", "badges.testing.fake_provider", "--port", str(port)], cwd=ROOT, stdout=subprocess.PIPE,
+        text=True,
     )
     line = process.stdout.readline()
     if not line:
@@ -128,7 +130,7 @@ def start_pipeline_processes(env: dict[str, str]) -> list[subprocess.Popen]:
              "--concurrency", "1", "--schedule", str(VAR / "celerybeat-schedule")], cwd=ROOT, env=env,
         ))
     else:
-        processes.append(subprocess.Popen([str(PYTHON), "manage.py", "sweep_badges", "--every", "60"],
+        processes.append(subprocess.Popen([str(PYTHON), "manage.py", "sweep_badges", "--every", "60", "--skip-checks"],
                                           cwd=ROOT, env=env, stdout=subprocess.DEVNULL))
     if env.get("EVENT_BUS_BACKEND"):
         command = [str(PYTHON), "manage.py", "consume_events", "-t", BUS_TOPIC, "-g", "badges-demo"]
@@ -146,15 +148,18 @@ def serve(options: argparse.Namespace) -> int:
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     ensure_venv()
     env = dict(os.environ)
-    manage("migrate", "--no-input", env=env)
+    # The system checks' warnings are printed once, by runserver; the setup steps skip them.
+    manage("migrate", "--no-input", "--skip-checks", env=env)
+    # The admin's CSS and JS, served by WhiteNoise from STATIC_ROOT with DEBUG off.
+    manage("collectstatic", "--no-input", "--verbosity", "0", "--skip-checks", env=env)
     children: list[subprocess.Popen] = []
     try:
-        fake_provider, urls = start_fake_provider()
+        fake_provider, urls = start_fake_provider(options.provider_port)
         children.append(fake_provider)
         env["BADGES_CONFIG"] = demo_badges_config(urls)
         VAR.mkdir(parents=True, exist_ok=True)
         DEMO_STATE.write_text(json.dumps({"fake_provider": urls["url"], "BADGES_CONFIG": env["BADGES_CONFIG"]}))
-        manage("seed_demo", env=env)
+        manage("seed_demo", "--skip-checks", env=env)
         username, password = ensure_admin(env)
         children += start_pipeline_processes(env)
         url = f"http://127.0.0.1:{options.port}/admin/"
@@ -189,8 +194,23 @@ def demo_events(options: argparse.Namespace) -> int:
     ).returncode
 
 
+def ensure_chromium() -> None:
+    """The browser test drives Debian's chromium: install it when missing and this user may (root, apt)."""
+    if shutil.which("chromium"):
+        return
+    if os.name == "posix" and os.geteuid() == 0 and shutil.which("apt-get"):
+        print("Installing chromium for the browser test ...", flush=True)
+        install = ["apt-get", "install", "-y", "-qq", "chromium"]
+        if subprocess.run(install, check=False).returncode != 0:
+            run("apt-get", "update", "-qq")
+            run(*install)
+    else:
+        print("chromium is missing (apt-get install chromium); the browser test will fail.", flush=True)
+
+
 def test(options: argparse.Namespace) -> int:
     ensure_venv()
+    ensure_chromium()
     return subprocess.run([str(PYTHON), "-m", "pytest", *options.pytest_args], cwd=ROOT).returncode
 
 
@@ -198,7 +218,9 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     commands = parser.add_subparsers(dest="command", required=True)
     serve_parser = commands.add_parser("serve", help="set up and run the service with its admin")
-    serve_parser.add_argument("--port", type=int, default=8000)
+    serve_parser.add_argument("--port", type=int, default=8000, help="port of the admin (default 8000)")
+    serve_parser.add_argument("--provider-port", type=int, default=0,
+                              help="port of the fake provider (default 0: a free one)")
     serve_parser.set_defaults(func=serve)
     demo_parser = commands.add_parser(
         "demo-events", help="send the demo learner's course-passing events (ARGS go to send_demo_events)"

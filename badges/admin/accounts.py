@@ -11,6 +11,7 @@ from typing import Any
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.sites.shortcuts import get_current_site
 from django.db import transaction
 from django.db.models import Q, QuerySet
 from django.http import HttpRequest, HttpResponse
@@ -179,7 +180,8 @@ class AccountAdmin(BadgesEnabledMixin, admin.ModelAdmin):
             RulebookVersion.bump()
 
     def run_sync(self, request: HttpRequest, queryset: QuerySet) -> None:
-        for outcome in sync_each(queryset):
+        """New templates belong to the site the operator is on (the request's host), not always SITE_ID."""
+        for outcome in sync_each(queryset, site=get_current_site(request)):
             self.message_user(request, str(outcome), messages.SUCCESS if outcome.ok else messages.ERROR)
 
 

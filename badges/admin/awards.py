@@ -25,8 +25,8 @@ class ProviderBadgeAdmin(BadgesEnabledMixin, admin.ModelAdmin):
     date_hierarchy = "created"
 
     def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
-        return ("username", "template", "status", "state", self.external_id_field, "provider_error",
-                "issue_attempts", "last_attempt_at", "next_attempt_at", "created")
+        """What fits a laptop's screen; attempts and their times are on the badge's own page."""
+        return ("username", "template", "status", "state", self.external_id_field, "provider_error")
 
     def get_search_fields(self, request: HttpRequest) -> tuple[str, ...]:
         return ("username", f"={self.external_id_field}", "=uuid")

@@ -32,7 +32,13 @@ class BadgesEnabledMixin:
 
 
 class RulebookAdminMixin(BadgesEnabledMixin):
-    """For models whose rows steer processing: a bulk delete bypasses ``Model.delete()``, so bump here."""
+    """For models whose rows steer processing: a bulk delete bypasses ``Model.delete()``, so bump here.
+
+    Their pages share a little CSS that keeps the inline rows narrow.
+    """
+
+    class Media:
+        css = {"all": ("badges/admin.css",)}
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
         super().delete_queryset(request, queryset)

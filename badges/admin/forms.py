@@ -16,13 +16,23 @@ from django.utils.functional import cached_property
 from badges.conf import badges_config, configured_event_types
 from badges.events import event_key_paths
 from badges.models import BadgePenalty, BadgeRequirement, BadgeTemplate
+from badges.models.templates import GROUP_LETTERS
 from badges.rules import FALSE_SPELLINGS, TRUE_SPELLINGS, parse_bool
 
 NO_REQUIREMENT_ERROR = "A badge template cannot be active without at least one requirement."
+GROUP_CHOICES = [("", "next free letter"), *((letter, letter) for letter in GROUP_LETTERS)]
+# Short text areas keep a template's requirement and penalty rows within a laptop screen.
+DESCRIPTION_WIDGET = forms.Textarea(attrs={"rows": 2, "cols": 28})
+
+
+EVENT_TYPE_PREFIX = "org.openedx.learning."
 
 
 def _event_type_choices() -> list[tuple[str, str]]:
-    return [("", "---------")] + [(event_type, event_type) for event_type in configured_event_types()]
+    """Configured event types, labelled without their common prefix so the choice stays narrow."""
+    return [("", "---------")] + [
+        (event_type, event_type.removeprefix(EVENT_TYPE_PREFIX)) for event_type in configured_event_types()
+    ]
 
 
 def _marked_for_deletion(form: forms.Form) -> bool:
@@ -78,7 +88,11 @@ class BadgeTemplateAdminForm(forms.ModelForm):
 
 
 class RequirementInlineFormSet(BaseInlineFormSet):
-    """Refuses an active template that this POST would leave without a requirement."""
+    """Refuses an active template that this POST would leave without a requirement; new rows start
+    in the template's next free group."""
+
+    def get_form_kwargs(self, index: int | None) -> dict[str, Any]:
+        return {**super().get_form_kwargs(index), "template": self.instance}
 
     def clean(self) -> None:
         super().clean()
@@ -93,16 +107,42 @@ class RequirementInlineFormSet(BaseInlineFormSet):
 
 
 class RequirementAdminForm(forms.ModelForm):
+    """The group is a letter A-Z; a new requirement starts in its template's next free group."""
+
+    group = forms.ChoiceField(
+        choices=GROUP_CHOICES, required=False,
+        help_text="Requirements with the same letter are alternatives (OR); every group is needed (AND).",
+    )
     event_type = forms.ChoiceField(choices=_event_type_choices)
 
     class Meta:
         model = BadgeRequirement
-        fields = ("template", "event_type", "description", "group")
+        fields = ("template", "group", "event_type", "description")
+        widgets = {"description": DESCRIPTION_WIDGET}
+
+    def __init__(self, *args: Any, template: BadgeTemplate | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if template is None and self.initial.get("template"):
+            template = BadgeTemplate.objects.filter(pk=self.initial["template"]).first()
+        if self.instance.pk is None and not self.initial.get("group") and template is not None and template.pk:
+            self.instance.template = template
+            self.initial["group"] = self.instance.next_free_group()
+
+
+def requirement_label(requirement: BadgeRequirement) -> str:
+    """Tells a template's requirements apart in a penalty's picker: group, then what fulfils it."""
+    detail = requirement.description or " AND ".join(str(rule) for rule in requirement.rules.all())
+    return f"group {requirement.group}: {detail or requirement.event_type}"
+
+
+class RequirementChoiceField(forms.ModelMultipleChoiceField):
+    def label_from_instance(self, obj: BadgeRequirement) -> str:
+        return requirement_label(obj)
 
 
 def requirement_choices(template: BadgeTemplate | None) -> QuerySet:
     """The requirements a penalty may take back: its template's, or any (to be checked) when unknown."""
-    choices = BadgeRequirement.objects.select_related("template")
+    choices = BadgeRequirement.objects.select_related("template").prefetch_related("rules")
     return choices if template is None else choices.filter(template=template)
 
 
@@ -114,10 +154,15 @@ class PenaltyAdminForm(forms.ModelForm):
     """
 
     event_type = forms.ChoiceField(choices=_event_type_choices)
+    requirements = RequirementChoiceField(
+        queryset=BadgeRequirement.objects.none(), widget=forms.SelectMultiple(attrs={"size": 3}),
+        help_text="The requirements whose progress this penalty takes back.",
+    )
 
     class Meta:
         model = BadgePenalty
         fields = ("template", "event_type", "description", "requirements")
+        widgets = {"description": DESCRIPTION_WIDGET}
 
     def __init__(self, *args: Any, template: BadgeTemplate | None = None,
                  requirement_options: list[tuple[Any, str]] | None = None, **kwargs: Any) -> None:
@@ -156,13 +201,13 @@ class TemplateChildFormSet(BaseInlineFormSet):
     def requirement_options(self) -> list[tuple[Any, str]]:
         if self.instance.pk is None:
             return []
-        return list(forms.ModelMultipleChoiceField(queryset=requirement_choices(self.instance)).choices)
+        return list(RequirementChoiceField(queryset=requirement_choices(self.instance)).choices)
 
 
 class DataRuleForm(forms.ModelForm):
     """``data_path`` offers the key paths of the parent's event type (all configured ones when unknown)."""
 
-    data_path = forms.ChoiceField(help_text="Key path into the event payload.")
+    data_path = forms.ChoiceField(label="Key path", help_text="Key path into the event payload.")
 
     def __init__(self, *args: Any, event_type: str | None = None, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

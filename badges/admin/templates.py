@@ -22,7 +22,8 @@ from badges.admin.forms import (
     RequirementInlineFormSet,
     TemplateChildFormSet,
 )
-from badges.admin.requirements import rules_text
+from badges.admin.requirements import rules_html, warn_about_unruled
+from badges.conf import provider_urls
 from badges.models import AccredibleGroup, BadgePenalty, BadgeRequirement, BadgeTemplate, CredlyBadgeTemplate
 
 PROVIDER_FIELDS = ("uuid", "name", "description", "icon", "state", "origin", "site")
@@ -41,7 +42,7 @@ class TemplateChildInline(admin.TabularInline):
 
     @admin.display(description="data rules (edit on the row's own page)")
     def rules(self, obj: BadgeRequirement | BadgePenalty) -> str:
-        return rules_text(obj) if obj.pk else "-"
+        return rules_html(obj) if obj.pk else "-"
 
 
 class RequirementInline(TemplateChildInline):
@@ -68,10 +69,11 @@ class BadgeTemplateAdmin(RulebookAdminMixin, admin.ModelAdmin):
     form = BadgeTemplateAdminForm
     inlines = (RequirementInline, PenaltyInline)
     search_fields = ("name", "uuid")
+    list_display_links = ("image", "name")
     actions = (guarded_delete_action(Q(is_active=True), "active; deactivate them first"),)
 
     def get_list_display(self, request: HttpRequest) -> tuple[str, ...]:
-        return ("name", self.account_field, "state", "is_active", "image")
+        return ("image", "name", self.account_field, "state", "is_active", "dashboard")
 
     def get_list_filter(self, request: HttpRequest) -> tuple[str, ...]:
         return ("is_active", "state", self.account_field)
@@ -80,10 +82,10 @@ class BadgeTemplateAdmin(RulebookAdminMixin, admin.ModelAdmin):
         return (self.account_field,)
 
     def get_fields(self, request: HttpRequest, obj: BadgeTemplate | None = None) -> tuple[str, ...]:
-        return ("image", *PROVIDER_FIELDS, *self.provider_fields(), "is_active")
+        return ("image", *PROVIDER_FIELDS, *self.provider_fields(), "dashboard", "is_active")
 
     def get_readonly_fields(self, request: HttpRequest, obj: BadgeTemplate | None = None) -> tuple[str, ...]:
-        return ("image", *PROVIDER_FIELDS, *self.provider_fields())
+        return ("image", *PROVIDER_FIELDS, *self.provider_fields(), "dashboard")
 
     def provider_fields(self) -> tuple[str, ...]:
         return (self.account_field,)
@@ -105,6 +107,11 @@ class BadgeTemplateAdmin(RulebookAdminMixin, admin.ModelAdmin):
             return False
         return super().has_delete_permission(request, obj)
 
+    def save_related(self, request: HttpRequest, form: ModelForm, formsets: list, change: bool) -> None:
+        """Once the inline requirements and penalties are saved: warn about those without a data rule."""
+        super().save_related(request, form, formsets, change)
+        warn_about_unruled(self, request, form.instance)
+
     def save_model(self, request: HttpRequest, obj: BadgeTemplate, form: ModelForm, change: bool) -> None:
         super().save_model(request, obj, form, change)
         if change and "is_active" in form.changed_data:
@@ -122,10 +129,22 @@ class BadgeTemplateAdmin(RulebookAdminMixin, admin.ModelAdmin):
             return "-"
         return format_html('<img src="{}" alt="" style="max-height: 48px; max-width: 48px;">', obj.icon)
 
+    @admin.display(description="provider dashboard")
+    def dashboard(self, obj: BadgeTemplate) -> str:
+        return format_html('<a href="{}" target="_blank" rel="noopener">open</a>', self.dashboard_url(obj))
+
+    def dashboard_url(self, obj: BadgeTemplate) -> str:
+        raise NotImplementedError
+
 
 @admin.register(CredlyBadgeTemplate)
 class CredlyBadgeTemplateAdmin(BadgeTemplateAdmin):
     account_field = "organization"
+
+    def dashboard_url(self, obj: CredlyBadgeTemplate) -> str:
+        """The template's page in Credly's management dashboard (``CREDLY_BASE_URL``)."""
+        return (f"{provider_urls('credly')['base']}mgmt/organizations/{obj.organization.uuid}"
+                f"/badges/templates/{obj.uuid}/details")
 
 
 @admin.register(AccredibleGroup)
@@ -134,3 +153,8 @@ class AccredibleGroupAdmin(BadgeTemplateAdmin):
 
     def provider_fields(self) -> tuple[str, ...]:
         return (self.account_field, "external_id")
+
+    def dashboard_url(self, obj: AccredibleGroup) -> str:
+        """The group's page in Accredible's dashboard (``ACCREDIBLE_BASE_URL``)."""
+        base = provider_urls("accredible")["base"]
+        return f"{base}issuer/dashboard/group/{obj.external_id}/information-and-appearance"

@@ -36,8 +36,11 @@ class ProviderBadge(models.Model):
 class CredlyBadge(ProviderBadge, UserCredential):
     STATES = tuple(BadgeState)
 
-    state = models.CharField(max_length=16, choices=state_choices(STATES), default=BadgeState.CREATED, db_index=True)
-    external_uuid = models.UUIDField(null=True, blank=True, unique=True, help_text="The badge's ID at Credly.")
+    state = models.CharField("external state", max_length=16, choices=state_choices(STATES),
+                             default=BadgeState.CREATED, db_index=True)
+    external_uuid = models.UUIDField(
+        "external identifier", null=True, blank=True, unique=True, help_text="The badge's ID at Credly."
+    )
 
     class Meta:
         verbose_name = "Credly badge"
@@ -49,9 +52,10 @@ class CredlyBadge(ProviderBadge, UserCredential):
 class AccredibleBadge(ProviderBadge, UserCredential):
     STATES = (BadgeState.CREATED, BadgeState.NO_RESPONSE, BadgeState.ERROR, BadgeState.ACCEPTED, BadgeState.EXPIRED)
 
-    state = models.CharField(max_length=16, choices=state_choices(STATES), default=BadgeState.CREATED, db_index=True)
+    state = models.CharField("external state", max_length=16, choices=state_choices(STATES),
+                             default=BadgeState.CREATED, db_index=True)
     external_id = models.PositiveBigIntegerField(
-        null=True, blank=True, unique=True, help_text="The credential's ID at Accredible."
+        "external identifier", null=True, blank=True, unique=True, help_text="The credential's ID at Accredible."
     )
 
     class Meta:

@@ -174,10 +174,10 @@ class AbstractDataRule(RulebookModel):
     """``<value at data_path> <operator> <value>`` on an event payload."""
 
     class Operator(models.TextChoices):
-        EQ = "eq", "equals"
-        NE = "ne", "not equals"
+        EQ = "eq", "="
+        NE = "ne", "!="
 
-    data_path = models.CharField(max_length=255, help_text="Dotted key path into the event payload.")
+    data_path = models.CharField("key path", max_length=255, help_text="Dotted key path into the event payload.")
     operator = models.CharField(max_length=2, choices=Operator.choices, default=Operator.EQ)
     value = models.CharField(max_length=255)
 
@@ -185,7 +185,7 @@ class AbstractDataRule(RulebookModel):
         abstract = True
 
     def __str__(self) -> str:
-        return f"{self.data_path} {self.operator} {self.value}"
+        return f"{self.data_path} {self.get_operator_display()} {self.value}"
 
 
 class DataRule(AbstractDataRule):

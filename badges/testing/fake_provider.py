@@ -66,11 +66,13 @@ import json
 import os
 import random
 import re
+import struct
 import subprocess
 import sys
 import threading
 import time
 import uuid
+import zlib
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
@@ -82,6 +84,26 @@ from badges.testing.processes import serve_until_stopped, stop_process
 
 HOST = "127.0.0.1"
 DEFAULT_PER_PAGE = 50
+
+
+def badge_image_png(name: str, size: int = 64) -> bytes:
+    """A round badge in a colour derived from ``name``, as a PNG (no image library needed)."""
+    digest = zlib.crc32(name.encode())
+    colour = bytes(((digest >> shift) & 0x7F) + 64 for shift in (0, 8, 16))
+    centre, radius = (size - 1) / 2, size / 2 - 1
+    rows = b"".join(
+        b"\x00" + b"".join(
+            colour + b"\xff" if (x - centre) ** 2 + (y - centre) ** 2 <= radius ** 2 else b"\x00\x00\x00\x00"
+            for x in range(size)
+        )
+        for y in range(size)
+    )
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    header = struct.pack(">IIBBBBB", size, size, 8, 6, 0, 0, 0)
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b"")
 
 
 class HttpError(Exception):
@@ -208,6 +230,13 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
         if path.startswith("/_fake/"):
             self._dispatch(method, path[len("/_fake/"):], query, body, self._control_routes())
             return
+        if method == "GET" and path.startswith("/static/") and path.endswith(".png"):
+            self._reply_image(path)
+            return
+        if method == "GET" and path.startswith(("/credly/mgmt/", "/accredible/issuer/")):
+            # Stands in for the provider's dashboard page that the admin links a template to.
+            self._reply(200, f"Fake provider dashboard page: {path}")
+            return
         self._provider_call(method, path, query, body)
 
     def _provider_call(self, method: str, path: str, query: dict[str, str], body: dict[str, Any]) -> None:
@@ -291,6 +320,16 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
             self.wfile.write(data)
         except (BrokenPipeError, ConnectionResetError):
             self.close_connection = True
+
+    def _reply_image(self, path: str) -> None:
+        """The image of a template the fake made up (``static/<id>.png``), so admin pages show one."""
+        data = badge_image_png(path)
+        self.send_response(200)
+        self.send_header("Content-Type", "image/png")
+        self.send_header("Content-Length", str(len(data)))
+        self.send_header("Cache-Control", "max-age=3600")
+        self.end_headers()
+        self.wfile.write(data)
 
     # --- Credly ------------------------------------------------------------------------------
     def _credly_routes(self) -> list[tuple[str, str, Any]]:

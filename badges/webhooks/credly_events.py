@@ -198,7 +198,8 @@ def upsert_template(organization: CredlyOrganization, data: dict[str, Any]) -> O
         image_url=str(data.get("image_url") or (data.get("image") or {}).get("url") or ""),
     )
     template, created = upsert_credly_template(organization, remote, Site.objects.get_current())
-    return Outcome(Status.APPLIED, f"Template {template.uuid} {'created' if created else 'updated'} ({state}).")
+    change = "created" if created else "updated"
+    return Outcome(Status.APPLIED, f"Template {template.name!r} ({template.uuid}) {change} ({state}).")
 
 
 def archive_template(organization: CredlyOrganization, data: dict[str, Any]) -> Outcome:
@@ -209,7 +210,7 @@ def archive_template(organization: CredlyOrganization, data: dict[str, Any]) -> 
     if template is None:
         return Outcome(Status.IGNORED, f"Template {template_id} is not known here.")
     deactivate_template(template, BadgeTemplate.State.ARCHIVED)
-    return Outcome(Status.APPLIED, f"Template {template_id} deactivated and archived.")
+    return Outcome(Status.APPLIED, f"Template {template.name!r} ({template_id}) deactivated and archived.")
 
 
 def update_badge_state(organization: CredlyOrganization, event_type: str, data: dict[str, Any],

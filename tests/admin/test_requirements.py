@@ -79,7 +79,7 @@ def test_valid_rule_is_saved_and_moves_the_version(staff_client, edit_page, requ
     response = staff_client.post(url, data)
     assert response.status_code == 302, page_errors(response)
     rule = DataRule.objects.get(requirement=requirement)
-    assert str(rule) == "course.course_key ne course-v1:Org+Course+Run"
+    assert str(rule) == "course.course_key != course-v1:Org+Course+Run"
     assert RulebookVersion.current() != version
 
 
@@ -200,7 +200,7 @@ def test_penalty_rules_are_validated_and_saved(staff_client, edit_page, penalty)
     data["rules-0-value"] = "false"
     response = staff_client.post(url, data)
     assert response.status_code == 302, page_errors(response)
-    assert str(PenaltyDataRule.objects.get(penalty=penalty)) == "is_passing eq false"
+    assert str(PenaltyDataRule.objects.get(penalty=penalty)) == "is_passing = false"
 
 
 def test_penalty_requirements_change_moves_the_version(staff_client, edit_page, penalty, add_requirement):

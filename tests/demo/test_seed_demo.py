@@ -59,3 +59,29 @@ def test_seed_demo_refuses_to_run_against_a_real_provider(settings) -> None:
     with pytest.raises(CommandError, match="fake provider"):
         call_command("seed_demo")
     assert not CredlyOrganization.objects.exists()
+
+
+@pytest.mark.django_db
+def test_seeded_demo_organization_shows_when_its_key_expires(fake, staff_client) -> None:
+    call_command("seed_demo")
+    organization = CredlyOrganization.objects.get()
+    assert organization.api_key_expires_at is not None
+    page = staff_client.get("/admin/badges/credlyorganization/").content.decode()
+    assert organization.api_key_expires_at.date().isoformat() in page
+    assert "unknown" not in page
+
+
+@pytest.mark.django_db
+def test_demo_events_fail_when_no_receiver_handles_them(fake) -> None:
+    """Without a connected receiver nothing is recorded: the command must not say it was handled."""
+    from openedx_events.learning.signals import COURSE_PASSING_STATUS_UPDATED
+
+    from badges.receivers import dispatch_uid, receive_event
+
+    event_type = COURSE_PASSING_STATUS_UPDATED.event_type
+    assert COURSE_PASSING_STATUS_UPDATED.disconnect(receive_event, dispatch_uid=dispatch_uid(event_type))
+    try:
+        with pytest.raises(CommandError, match="no receiver is connected"):
+            call_command("send_demo_events", "--in-process", "--course", DEMO_COURSES["A"])
+    finally:
+        COURSE_PASSING_STATUS_UPDATED.connect(receive_event, dispatch_uid=dispatch_uid(event_type))

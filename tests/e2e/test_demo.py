@@ -41,6 +41,7 @@ def demo_env(tmp_path: Path) -> dict[str, str]:
     env.update({
         "DATABASE_URL": f"sqlite:///{tmp_path / 'db.sqlite3'}",
         "DEV_VAR_DIR": str(tmp_path / "var"),
+        "STATIC_ROOT": str(tmp_path / "static"),
         "PYTHONUNBUFFERED": "1",
     })
     return env

@@ -348,3 +348,18 @@ class TestCredlyKeyExpiry:
         for index in range(4):
             self.org_with_key_set(170 + index, name=f"B{index}")
         assert changelist_queries() == with_one
+
+
+def test_sync_action_files_new_templates_under_the_site_of_the_request(staff_client, credly_org, mocked, settings):
+    """A host serving several sites (no fixed SITE_ID) files synced templates under the operator's site."""
+    from django.contrib.sites.models import Site
+
+    del settings.SITE_ID
+    settings.ALLOWED_HOSTS = ["*"]
+    other = Site.objects.create(domain="learn.other.test", name="Other")
+    template_id = str(uuid.uuid4())
+    mocked.get(f"{CREDLY_API}organizations/{credly_org.uuid}/badge_templates",
+               json=credly_page([credly_template(template_id)], 1, 1))
+    staff_client.post(CREDLY_LIST, {"action": "sync_organization_badge_templates",
+                                    "_selected_action": [credly_org.pk]}, HTTP_HOST="learn.other.test")
+    assert CredlyBadgeTemplate.objects.get(uuid=template_id).site == other

@@ -216,3 +216,16 @@ def test_accredible_issue_that_timed_out_is_found_instead_of_issued_twice():
             AccredibleProvider(api_key="nope", base_url=fake.urls["accredible_api"],
                                policy=POLICY).find_badge(template_external_id=group, recipient=ADA)
         assert denied.value.status == 401
+
+
+def test_template_images_and_dashboard_pages_are_served():
+    """The admin shows a synced template's image and links its dashboard page: neither may be a 404."""
+    with FakeProvider() as fake:
+        template = fake.control.add_credly_template(
+            fake.control.add_credly_organization(api_key="k"), name="Pictured")
+        image = requests.get(template["image_url"], timeout=10)
+        assert image.status_code == 200
+        assert image.headers["Content-Type"] == "image/png"
+        assert image.content.startswith(b"\x89PNG\r\n\x1a\n")
+        dashboard = requests.get(f"{fake.url}credly/mgmt/organizations/x/badges/templates/y/details", timeout=10)
+        assert dashboard.status_code == 200

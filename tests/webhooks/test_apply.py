@@ -84,7 +84,8 @@ class TestTemplateEvents:
         serve_event(credly_org.uuid, event.event_id, fetched(
             credly_org.uuid, event.event_id, "badge_template.deleted", badge_template={"id": str(template.uuid)}))
         event = run(event)
-        assert (event.status, event.error) == ("applied", f"Template {template.uuid} deactivated and archived.")
+        expected = f"Template {template.name!r} ({template.uuid}) deactivated and archived."
+        assert (event.status, event.error) == ("applied", expected)
         template.refresh_from_db()
         assert (template.state, template.is_active) == ("archived", False)
         badge.refresh_from_db()

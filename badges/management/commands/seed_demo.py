@@ -12,6 +12,7 @@ from typing import Any
 from django.contrib.sites.models import Site
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
+from django.utils import timezone
 
 from badges.conf import COURSE_PASSING_STATUS_UPDATED, provider_urls
 from badges.models import BadgeRequirement, CredlyBadgeTemplate, CredlyOrganization, DataRule
@@ -75,6 +76,10 @@ class Command(BaseCommand):
         organization, _ = CredlyOrganization.objects.update_or_create(
             uuid=DEMO_ORGANIZATION_UUID, defaults={"api_key": DEMO_API_KEY, "name": DEMO_ORGANIZATION_NAME}
         )
+        if organization.api_key_set_at is None:
+            # As if the operator had entered the demo key in the admin: its expiry is then known.
+            organization.api_key_set_at = timezone.now()
+            organization.save(update_fields=["api_key_set_at"])
         result = sync_credly_organization(organization, site)
         self.stdout.write(f"Synced {organization}: {result}")
         with transaction.atomic():

@@ -100,7 +100,10 @@ class Command(BaseCommand):
                 responses = COURSE_PASSING_STATUS_UPDATED.send_event(course_passing_status=data)
                 failures = [repr(response) for _, response in responses if isinstance(response, Exception)]
                 if not responses:
-                    self.stderr.write("No receiver is connected: is BADGES_ENABLED on?")
+                    raise CommandError(
+                        f"Not handled: no receiver is connected in this process (is BADGES_ENABLED on?); "
+                        f"the event for {course_key} was dropped."
+                    )
                 if failures:
                     raise CommandError(f"Handling the event for {course_key} failed: {'; '.join(failures)}")
                 self.stdout.write(f"handled in-process: {username} passed {course_key}")
