@@ -15,8 +15,7 @@ from badges.admin.awards import ProviderBadgeAdmin
 from badges.admin.base import BadgesEnabledMixin
 from badges.admin.templates import BadgeTemplateAdmin, PenaltyInline, RequirementInline
 from badges.models import OpenBadge, OpenBadgeAchievement, OpenBadgeIssuer, OpenBadgeSigningKey
-from badges.openbadges import signing
-from badges.openbadges.store import credential_url
+from badges.openbadges import signing, store
 
 
 class SigningKeyInline(admin.TabularInline):
@@ -50,7 +49,7 @@ class OpenBadgeIssuerAdmin(BadgesEnabledMixin, admin.ModelAdmin):
     @admin.action(permissions=["change"], description="Rotate the signing key (old keys keep verifying)")
     def rotate_signing_key(self, request: HttpRequest, queryset: QuerySet) -> None:
         for issuer in queryset:
-            key = signing.generate_key(issuer)
+            key = store.rotate_signing_key(issuer)
             self.message_user(request, f"{issuer}: new signing key {key.kid}; earlier keys retired and still "
                                        "published.", messages.SUCCESS)
 
@@ -97,5 +96,5 @@ class OpenBadgeAdmin(ProviderBadgeAdmin):
     def learner_url(self, obj: OpenBadge) -> str:
         if obj.credential_uuid is None:
             return "-"
-        url = credential_url(obj.credential.issuer, obj.credential_uuid)
+        url = store.credential_url(obj.credential.issuer, obj.credential_uuid)
         return format_html('<a href="{0}">{0}</a>', url)

@@ -23,7 +23,7 @@ from badges.models import (
 )
 from badges.models.openbadges import STATUS_LIST_BITS
 from badges.openbadges import documents
-from badges.openbadges.signing import sign, signing_key
+from badges.openbadges.signing import generate_key, sign, signing_key
 
 
 def issuer_profile(issuer: OpenBadgeIssuer) -> documents.IssuerProfile:
@@ -89,6 +89,18 @@ def resign_status_list(status_list: OpenBadgeStatusList, key: OpenBadgeSigningKe
     )
     status_list.signed = sign(claims, key)
     status_list.save(update_fields=["bits", "signed", "modified"])
+
+
+def rotate_signing_key(issuer: OpenBadgeIssuer) -> OpenBadgeSigningKey:
+    """A new signing key; the issuer's status lists are re-signed with it (each under its row lock),
+    so a list is always signed by the current key. Credentials keep the signature of the key that
+    made them, which stays published."""
+    with transaction.atomic():
+        key = generate_key(issuer)
+        for status_list in OpenBadgeStatusList.objects.select_for_update().select_related("issuer").filter(
+                issuer=issuer).order_by("id"):
+            resign_status_list(status_list, key)
+    return key
 
 
 def _allocate_index(issuer: OpenBadgeIssuer) -> tuple[OpenBadgeStatusList, int]:
