@@ -27,6 +27,7 @@ from badges.models import OpenBadgeSigningKey, OpenBadgeStatusList
 from badges.openbadges import documents
 from badges.openbadges.signing import ALGORITHM, eddsa_accepted, published_jwk
 
+JWT_TYPE = "application/vc+jwt"
 FETCH_TIMEOUT = 10
 MAX_DOCUMENT_BYTES = 1_000_000
 
@@ -167,6 +168,25 @@ def revocation_status(credential: dict[str, Any], issuer_id: str, resolver: Reso
     except (ResolveError, ValueError, TypeError, KeyError) as exc:
         return None, [f"The revocation status could not be checked: {exc}"]
     return revoked, ([f"The credential is revoked (bit {index} of {url} is set)."] if revoked else [])
+
+
+def token_of(data: bytes) -> str | None:
+    """The compact VC-JWT in ``data``: the token itself, ``{"credential": token}``, or the enveloped
+    JSON form; None when there is none."""
+    try:
+        text: object = data.decode()
+    except UnicodeDecodeError:
+        return None
+    text = text.strip()
+    if text.startswith("{"):
+        try:
+            document = json.loads(text)
+        except ValueError:
+            return None
+        text = document.get("credential") or document.get("id") if isinstance(document, dict) else None
+    if isinstance(text, str) and text.startswith(f"data:{JWT_TYPE},"):
+        text = text.split(",", 1)[1]
+    return text if isinstance(text, str) and text.count(".") == 2 else None
 
 
 def _view_kwargs(url: str, view_name: str) -> dict[str, str] | None:

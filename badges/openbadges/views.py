@@ -22,9 +22,8 @@ from badges.models import (
 from badges.openbadges import baking, documents
 from badges.openbadges.signing import jwk_set, published_jwk
 from badges.openbadges.store import achievement_of, issuer_profile
-from badges.openbadges.verify import LocalResolver, unverified_parts, verify_credential
+from badges.openbadges.verify import JWT_TYPE, LocalResolver, token_of, unverified_parts, verify_credential
 
-JWT_TYPE = "application/vc+jwt"
 MAX_VERIFY_BODY = 200_000
 
 
@@ -120,24 +119,8 @@ def verify(request: HttpRequest) -> JsonResponse:
     """
     if len(request.body) > MAX_VERIFY_BODY:
         return JsonResponse({"error": f"The body is larger than {MAX_VERIFY_BODY} bytes."}, status=413)
-    token = _token_of(request)
+    token = token_of(request.body)
     if token is None:
         return JsonResponse({"error": "Send the credential as a compact VC-JWT, or as JSON "
                                       '{"credential": "<VC-JWT>"}.'}, status=400)
     return _json(verify_credential(token, LocalResolver()).as_dict())
-
-
-def _token_of(request: HttpRequest) -> str | None:
-    try:
-        text = request.body.decode()
-    except UnicodeDecodeError:
-        return None
-    text = text.strip()
-    if text.startswith("{"):
-        try:
-            text = json.loads(text).get("credential")
-        except (ValueError, AttributeError):
-            return None
-    if isinstance(text, str) and text.startswith(f"data:{JWT_TYPE},"):
-        text = text.split(",", 1)[1]
-    return text if isinstance(text, str) and text.count(".") == 2 else None
