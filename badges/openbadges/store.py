@@ -1,8 +1,9 @@
 """Issuing and revoking signed credentials, and keeping each status list signed.
 
-Index allocation and revocation lock the status list row (``SELECT ... FOR UPDATE``): concurrent
-revokes of credentials on one list run one after another, so none undoes another's bit, and
-each re-signs the list it changed. Called inside the caller's transaction (the badge row lock of
+Revocation locks the status list row (``SELECT ... FOR UPDATE``): concurrent revokes of
+credentials on one list run one after another, so none undoes another's bit, and each re-signs
+the list it changed. Index allocation locks the issuer row, so concurrent issues take distinct
+indexes and never start two lists. Called inside the caller's transaction (the badge row lock of
 :func:`badges.issuing.sync_with_provider`), so the badge record and the credential commit together.
 """
 from __future__ import annotations
@@ -104,8 +105,12 @@ def rotate_signing_key(issuer: OpenBadgeIssuer) -> OpenBadgeSigningKey:
 
 
 def _allocate_index(issuer: OpenBadgeIssuer) -> tuple[OpenBadgeStatusList, int]:
-    """The next free index of the issuer's open status list (a new list when all are full)."""
-    status_list = (OpenBadgeStatusList.objects.select_for_update().select_related("issuer")
+    """The next free index of the issuer's open status list (a new list when all are full).
+
+    The issuer row is locked first, so two first issues do not each start a list of their own.
+    """
+    OpenBadgeIssuer.objects.select_for_update().filter(pk=issuer.pk).first()
+    status_list = (OpenBadgeStatusList.objects.select_related("issuer")
                    .filter(issuer=issuer, next_index__lt=STATUS_LIST_BITS).order_by("id").first())
     if status_list is None:
         status_list = OpenBadgeStatusList.objects.create(issuer=issuer, bits=bytes(STATUS_LIST_BITS // 8))
