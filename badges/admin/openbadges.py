@@ -82,7 +82,8 @@ class OpenBadgeAchievementAdmin(BadgeTemplateAdmin):
         return ("image", "uuid")
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return admin.ModelAdmin.has_add_permission(self, request)
+        """Created here, not synced: skip the synced templates' refusal, keep the feature switch."""
+        return super(BadgeTemplateAdmin, self).has_add_permission(request)
 
 
 @admin.register(OpenBadge)

@@ -5,12 +5,13 @@ import django.db.models.deletion
 import uuid
 from django.db import migrations, models
 
+from badges import host
+
 
 class Migration(migrations.Migration):
 
     dependencies = [
         ('badges', '0002_encrypted_api_keys_and_credly_badge_event_order'),
-        ('credentials', '0001_initial'),
         ('sites', '0002_alter_domain_unique'),
     ]
 
@@ -18,7 +19,7 @@ class Migration(migrations.Migration):
         migrations.CreateModel(
             name='OpenBadge',
             fields=[
-                ('usercredential_ptr', models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to='credentials.usercredential')),
+                (host.user_credential_parent_link(), models.OneToOneField(auto_created=True, on_delete=django.db.models.deletion.CASCADE, parent_link=True, primary_key=True, serialize=False, to=host.user_credential_label())),
                 ('provider_error', models.TextField(blank=True, help_text="The provider's reason for the last failure.")),
                 ('issue_attempts', models.PositiveIntegerField(default=0)),
                 ('last_attempt_at', models.DateTimeField(blank=True, null=True)),
@@ -30,7 +31,7 @@ class Migration(migrations.Migration):
             options={
                 'verbose_name': 'Open Badge',
             },
-            bases=('credentials.usercredential', models.Model),
+            bases=(host.user_credential_label(), models.Model),
         ),
         migrations.AlterField(
             model_name='badgetemplate',
@@ -41,8 +42,7 @@ class Migration(migrations.Migration):
             name='OpenBadgeIssuer',
             fields=[
                 ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('created', models.DateTimeField(auto_now_add=True, db_index=True)),
-                ('modified', models.DateTimeField(auto_now=True)),
+                *host.timestamped_fields(),
                 ('uuid', models.UUIDField(default=uuid.uuid4, editable=False, unique=True)),
                 ('name', models.CharField(max_length=255)),
                 ('url', models.URLField(help_text="The issuer's home page.", max_length=1024)),
