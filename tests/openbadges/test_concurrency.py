@@ -58,9 +58,10 @@ def published_bits(status_list: OpenBadgeStatusList) -> bytes:
 def test_concurrent_issues_take_distinct_indexes(make_achievement):
     achievement = make_achievement()
     for round_number in range(ROUNDS):
-        race([lambda n=n: store.issue_credential(achievement, username=f"l{round_number}-{n}",
-                                                  email=f"l{round_number}-{n}@example.com", issued_at=timezone.now())
-              for n in range(THREADS)])
+        names = [f"learner{round_number}-{n}" for n in range(THREADS)]
+        race([lambda name=name: store.issue_credential(achievement, username=name, email=f"{name}@example.com",
+                                                        issued_at=timezone.now())
+              for name in names])
     assert OpenBadgeStatusList.objects.count() == 1
     indexes = sorted(OpenBadgeCredential.objects.values_list("status_index", flat=True))
     assert indexes == list(range(THREADS * ROUNDS))
