@@ -5,7 +5,7 @@ import pytest
 
 from badges.models import OpenBadgeAchievement, OpenBadgeIssuer
 from badges.openbadges import signing
-from tests.engine.conftest import COURSE_A, COURSE_B, fresh_rulebook_cache, public_events  # noqa: F401
+from tests.engine.conftest import COURSE_A, COURSE_B, add_penalty, fresh_rulebook_cache, public_events  # noqa: F401
 
 BASE_URL = "https://credentials.example.org"
 

@@ -12,7 +12,7 @@ from openbadgeslib.ob3 import OB3VerificationError, OB3Verifier
 from badges.models import OpenBadge, OpenBadgeCredential
 from badges.openbadges import documents, store
 from badges.openbadges.verify import LocalResolver, verify_credential
-from tests.engine.conftest import COURSE_A, COURSE_B, add_penalty, learner, send_grade  # noqa: F401
+from tests.engine.conftest import COURSE_A, COURSE_B, learner, send_grade
 from tests.openbadges.helpers import fetch, public_pem
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -78,7 +78,7 @@ def test_award_issues_a_credential_that_independent_verifiers_accept(client, mak
     assert fetch(client, subject["achievement"]["id"]).json()["name"] == "Data Analysis"
 
 
-def test_penalty_revokes_the_credential(client, make_achievement, add_penalty, public_events):  # noqa: F811
+def test_penalty_revokes_the_credential(client, make_achievement, add_penalty, public_events):
     achievement = make_achievement()
     first = achievement.requirements.order_by("group").first()
     add_penalty(achievement, [first], rules=[("is_passing", "eq", "false"), ("course.course_key", "eq", COURSE_A)])
