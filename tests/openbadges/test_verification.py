@@ -188,3 +188,8 @@ def test_command_fetch_verifies_over_http_from_the_published_urls(live_server, s
     store.revoke_credential(str(credential.uuid))
     result = verify_credential(credential.signed, HttpResolver())
     assert result.revoked is True and not result.valid
+
+    header, claims, _ = parts(credential.signed)
+    header["kid"] = "https://attacker.example/keys/1"
+    result = verify_credential(signed_by_stranger(header, claims), HttpResolver())
+    assert result.reasons == [f"The key {header['kid']} is not published below the issuer's id {issuer.profile_id}."]
