@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 import requests
+import urllib3
 from django.urls import Resolver404, resolve
 from django.utils import timezone
 from joserfc import jws
@@ -245,11 +246,15 @@ class HttpResolver:
         if urlsplit(url).scheme not in ("http", "https"):
             raise ResolveError(f"{url} is not an http(s) URL.")
         try:
-            response = self.session.get(url, headers={"Accept": accept}, timeout=FETCH_TIMEOUT)
-        except requests.RequestException as exc:
+            with self.session.get(url, headers={"Accept": accept}, timeout=FETCH_TIMEOUT, stream=True) as response:
+                if response.status_code != 200:
+                    raise ResolveError(f"{url} answered HTTP {response.status_code}.")
+                body = response.raw.read(MAX_DOCUMENT_BYTES + 1, decode_content=True)
+        except (requests.RequestException, urllib3.exceptions.HTTPError) as exc:
             raise ResolveError(f"{url} could not be fetched: {exc}") from exc
-        if response.status_code != 200:
-            raise ResolveError(f"{url} answered HTTP {response.status_code}.")
-        if len(response.content) > MAX_DOCUMENT_BYTES:
+        if len(body) > MAX_DOCUMENT_BYTES:
             raise ResolveError(f"{url} is larger than {MAX_DOCUMENT_BYTES} bytes.")
-        return response.text
+        try:
+            return body.decode()
+        except UnicodeDecodeError as exc:
+            raise ResolveError(f"{url} is not UTF-8 text.") from exc

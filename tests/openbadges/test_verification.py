@@ -193,3 +193,7 @@ def test_command_fetch_verifies_over_http_from_the_published_urls(live_server, s
     header["kid"] = "https://attacker.example/keys/1"
     result = verify_credential(signed_by_stranger(header, claims), HttpResolver())
     assert result.reasons == [f"The key {header['kid']} is not published below the issuer's id {issuer.profile_id}."]
+
+    header["kid"] = f"{issuer.profile_id}keys/unknown/"
+    result = verify_credential(signed_by_stranger(header, claims), HttpResolver())
+    assert result.reasons == [f"{header['kid']} answered HTTP 404."]
