@@ -26,15 +26,7 @@ from openedx_events.learning.data import BadgeData, BadgeTemplateData, UserData,
 
 from badges import host
 from badges.conf import badges_settings
-from badges.models import (
-    AccredibleBadge,
-    AccredibleGroup,
-    BadgeState,
-    BadgeTemplate,
-    CredlyBadge,
-    CredlyBadgeTemplate,
-    Origin,
-)
+from badges.models import BadgeState, BadgeTemplate, ProviderBadge
 from badges.providers.base import (
     DuplicateBadgeError,
     PermanentProviderError,
@@ -42,11 +34,11 @@ from badges.providers.base import (
     RemoteBadge,
     TransientProviderError,
 )
-from badges.providers.registry import provider_for_template, template_external_id
+from badges.providers.registry import PROVIDERS, provider_for_template, template_external_id
 
 logger = logging.getLogger(__name__)
 
-AnyBadge = CredlyBadge | AccredibleBadge
+AnyBadge = ProviderBadge
 REVOKE_REASON = "A penalty rule took back a requirement of this badge."
 MAX_RETRY_DELAY = 3600
 
@@ -71,10 +63,9 @@ class BadgeKind:
 
 
 KINDS: dict[str, BadgeKind] = {
-    Origin.CREDLY: BadgeKind(Origin.CREDLY, CredlyBadge, CredlyBadgeTemplate, "external_uuid",
-                             BadgeState.REVOKED),
-    Origin.ACCREDIBLE: BadgeKind(Origin.ACCREDIBLE, AccredibleBadge, AccredibleGroup, "external_id",
-                                 BadgeState.EXPIRED),
+    origin: BadgeKind(origin, entry.badge_model, entry.template_model, entry.badge_external_id_field,
+                      entry.revoked_state)
+    for origin, entry in PROVIDERS.items()
 }
 
 #: States in which the provider has not (yet) confirmed what the record says.
@@ -85,7 +76,7 @@ ENDED_STATES = frozenset({BadgeState.REVOKED, BadgeState.REJECTED, BadgeState.EX
 
 
 def kind_of(badge: AnyBadge) -> BadgeKind:
-    return KINDS[Origin.CREDLY if isinstance(badge, CredlyBadge) else Origin.ACCREDIBLE]
+    return next(kind for kind in KINDS.values() if isinstance(badge, kind.badge_model))
 
 
 def retry_horizon() -> datetime.timedelta:

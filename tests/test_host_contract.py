@@ -12,7 +12,7 @@ from django.utils.module_loading import import_string
 
 import badges
 from badges import host
-from badges.models import AccredibleBadge, BadgeProgress, BadgeTemplate, CredlyBadge
+from badges.models import AccredibleBadge, BadgeProgress, BadgeTemplate, CredlyBadge, OpenBadge
 
 APP = Path(badges.__file__).parent
 ROOT = APP.parent
@@ -21,7 +21,7 @@ ROOT = APP.parent
 # tests...) is outside this list.
 ALLOWED_IMPORTS = {
     "badges", "django", "celery", "openedx_events", "opaque_keys", "attr", "requests", "urllib3", "redis",
-    "edx_event_bus_kafka", "confluent_kafka", "edx_event_bus_redis", "cryptography",
+    "edx_event_bus_kafka", "confluent_kafka", "edx_event_bus_redis", "cryptography", "joserfc",
     "rest_framework", "edx_rest_framework_extensions", "drf_spectacular",
 }
 
@@ -47,7 +47,7 @@ def test_no_badges_module_imports_a_host_module():
 
 def test_the_badge_models_extend_the_models_the_settings_name():
     assert host.UserCredential is import_string(settings.BADGES_HOST_USER_CREDENTIAL_MODEL)
-    for model in (CredlyBadge, AccredibleBadge):
+    for model in (CredlyBadge, AccredibleBadge, OpenBadge):
         assert model._meta.get_parent_list() == [host.UserCredential]
     assert issubclass(BadgeTemplate, import_string(settings.BADGES_HOST_ABSTRACT_CREDENTIAL_MODEL))
     assert issubclass(BadgeProgress, import_string(settings.BADGES_HOST_TIMESTAMPED_MODEL))

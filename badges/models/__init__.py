@@ -2,6 +2,14 @@
 from badges.models.accounts import AccredibleAPIConfig, CredlyOrganization
 from badges.models.awards import AccredibleBadge, BadgeState, CredlyBadge, ProviderBadge
 from badges.models.inbox import CredlyWebhookEvent, CredlyWebhookRejection, ReceivedEvent
+from badges.models.openbadges import (
+    OpenBadge,
+    OpenBadgeAchievement,
+    OpenBadgeCredential,
+    OpenBadgeIssuer,
+    OpenBadgeSigningKey,
+    OpenBadgeStatusList,
+)
 from badges.models.progress import BadgeProgress, Fulfillment
 from badges.models.templates import (
     AccredibleGroup,
@@ -31,6 +39,12 @@ __all__ = [
     "CredlyWebhookRejection",
     "DataRule",
     "Fulfillment",
+    "OpenBadge",
+    "OpenBadgeAchievement",
+    "OpenBadgeCredential",
+    "OpenBadgeIssuer",
+    "OpenBadgeSigningKey",
+    "OpenBadgeStatusList",
     "Origin",
     "PenaltyDataRule",
     "ProviderBadge",

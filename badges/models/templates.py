@@ -17,6 +17,7 @@ GROUP_LETTERS = string.ascii_uppercase
 class Origin(models.TextChoices):
     CREDLY = "credly", "Credly"
     ACCREDIBLE = "accredible", "Accredible"
+    OPENBADGES = "openbadges", "Open Badges (self-issued)"
 
 
 class RulebookVersion(models.Model):
@@ -104,25 +105,30 @@ class BadgeTemplate(RulebookModel, AbstractCredential):
             )
 
     @property
-    def provider_template(self) -> CredlyBadgeTemplate | AccredibleGroup:
-        """The provider subclass row of this template."""
-        if isinstance(self, CredlyBadgeTemplate | AccredibleGroup):
+    def provider_template(self) -> BadgeTemplate:
+        """The provider subclass row of this template (each subclass names its ``ORIGIN``)."""
+        if type(self) is not BadgeTemplate:
             return self
-        return self.credlybadgetemplate if self.origin == Origin.CREDLY else self.accrediblegroup
+        subclass = next(model for model in BadgeTemplate.__subclasses__() if self.origin == model.ORIGIN)
+        return getattr(self, subclass._meta.model_name)
 
 
 class CredlyBadgeTemplate(BadgeTemplate):
+    ORIGIN = Origin.CREDLY
+
     organization = models.ForeignKey(CredlyOrganization, on_delete=models.CASCADE, related_name="templates")
 
     class Meta:
         verbose_name = "Credly badge template"
 
     def save(self, *args, **kwargs):
-        self.origin = Origin.CREDLY
+        self.origin = self.ORIGIN
         super().save(*args, **kwargs)
 
 
 class AccredibleGroup(BadgeTemplate):
+    ORIGIN = Origin.ACCREDIBLE
+
     api_config = models.ForeignKey(AccredibleAPIConfig, on_delete=models.CASCADE, related_name="groups")
     external_id = models.PositiveBigIntegerField(help_text="The group's ID at Accredible.")
 
@@ -133,7 +139,7 @@ class AccredibleGroup(BadgeTemplate):
         ]
 
     def save(self, *args, **kwargs):
-        self.origin = Origin.ACCREDIBLE
+        self.origin = self.ORIGIN
         super().save(*args, **kwargs)
 
 

@@ -1,7 +1,9 @@
-"""One registry, keyed by template origin, that turns accounts and templates into provider clients.
+"""One registry, keyed by template origin: each provider's account, template and badge models, and
+how they become a provider client.
 
 Callers never branch on the provider: they ask for the provider of an account or a template and
-call the :class:`~badges.providers.base.BadgeProvider` interface.
+call the :class:`~badges.providers.base.BadgeProvider` interface. Adding a provider is its module
+plus one entry here (issuing builds its badge kinds from these entries).
 """
 from __future__ import annotations
 
@@ -9,20 +11,38 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from badges.models import AccredibleAPIConfig, BadgeTemplate, CredlyOrganization, Origin
+from badges.models import (
+    AccredibleAPIConfig,
+    AccredibleBadge,
+    AccredibleGroup,
+    BadgeTemplate,
+    CredlyBadge,
+    CredlyBadgeTemplate,
+    CredlyOrganization,
+    OpenBadge,
+    OpenBadgeAchievement,
+    OpenBadgeIssuer,
+    Origin,
+)
 from badges.providers.accredible import AccredibleProvider
-from badges.providers.base import BadgeProvider
+from badges.providers.base import BadgeProvider, BadgeState
 from badges.providers.credly import CredlyProvider
+from badges.providers.openbadges import OpenBadgesProvider
 
 
 @dataclass(frozen=True)
 class ProviderEntry:
-    """How one origin maps its account and template models onto a provider client."""
+    """How one origin maps its account and template models onto a provider client, and where its
+    badge records keep the provider's id and which state means "revoked there"."""
 
     account_model: type
     build: Callable[[Any], BadgeProvider]
     account_of: Callable[[Any], Any]
     external_id_of: Callable[[Any], str]
+    template_model: type[BadgeTemplate]
+    badge_model: type
+    badge_external_id_field: str
+    revoked_state: str
 
 
 PROVIDERS: dict[str, ProviderEntry] = {
@@ -31,12 +51,30 @@ PROVIDERS: dict[str, ProviderEntry] = {
         build=lambda org: CredlyProvider(organization_id=str(org.uuid), api_key=org.effective_api_key),
         account_of=lambda template: template.organization,
         external_id_of=lambda template: str(template.uuid),
+        template_model=CredlyBadgeTemplate,
+        badge_model=CredlyBadge,
+        badge_external_id_field="external_uuid",
+        revoked_state=BadgeState.REVOKED,
     ),
     Origin.ACCREDIBLE: ProviderEntry(
         account_model=AccredibleAPIConfig,
         build=lambda config: AccredibleProvider(api_key=config.effective_api_key),
         account_of=lambda template: template.api_config,
         external_id_of=lambda template: str(template.external_id),
+        template_model=AccredibleGroup,
+        badge_model=AccredibleBadge,
+        badge_external_id_field="external_id",
+        revoked_state=BadgeState.EXPIRED,
+    ),
+    Origin.OPENBADGES: ProviderEntry(
+        account_model=OpenBadgeIssuer,
+        build=OpenBadgesProvider,
+        account_of=lambda achievement: achievement.issuer,
+        external_id_of=lambda achievement: str(achievement.uuid),
+        template_model=OpenBadgeAchievement,
+        badge_model=OpenBadge,
+        badge_external_id_field="credential_uuid",
+        revoked_state=BadgeState.REVOKED,
     ),
 }
 
@@ -55,8 +93,8 @@ def _entry_for_template(template: BadgeTemplate) -> ProviderEntry:
         raise TypeError(f"template {template.pk} has unknown origin {template.origin!r}") from None
 
 
-def provider_for_account(account: CredlyOrganization | AccredibleAPIConfig) -> BadgeProvider:
-    """A client for a Credly organization or an Accredible API config, with its effective key."""
+def provider_for_account(account: Any) -> BadgeProvider:
+    """A client for a provider account (Credly organization, Accredible API config, Open Badges issuer)."""
     return _entry_for_account(account).build(account)
 
 

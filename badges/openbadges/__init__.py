@@ -1,0 +1,1 @@
+"""Self-issued Open Badges 3.0: documents, signing, status lists, verification and public views."""
