@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import datetime
 import enum
+import functools
 import logging
 import uuid
 from collections.abc import Iterable, Mapping
@@ -31,8 +32,8 @@ from functools import partial
 from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
-from django.db import DatabaseError, IntegrityError, OperationalError, transaction
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
+from django.db.models import F, Q, QuerySet
 from django.utils import timezone
 from openedx_events.learning.data import BadgeTemplateData, UserData, UserPersonalData
 
@@ -320,16 +321,19 @@ def _locked_progress(username: str, template_ids: Iterable[int]) -> dict[int, Pr
 
     Two statements on purpose: a reading statement that waited for a lock still sees the data
     as of its start (PostgreSQL), so the read must start after the lock is held, or a
-    fulfillment committed by the transaction we waited for would be missed.
+    fulfillment committed by the transaction we waited for would be missed. Both are plain SQL
+    prepared once per size (:func:`_lock_sql`, :func:`_read_sql`): building them with the ORM on every matching
+    event cost more than running them.
     """
-    locked = list(BadgeProgress.objects.select_for_update()
-                  .filter(username=username, template_id__in=template_ids).values_list("id", flat=True))
-    if not locked:
-        return {}
-    badge = _badge_credentials(OuterRef("username")).filter(credential_id=OuterRef("template_id"))
-    rows = (BadgeProgress.objects.filter(id__in=locked)
-            .annotate(badge_id=Subquery(badge.values("id")[:1]), badge_status=Subquery(badge.values("status")[:1]))
-            .values_list("id", "template_id", "fulfillments__requirement_id", "badge_id", "badge_status"))
+    template_ids = list(template_ids)
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_sql(connection.vendor, len(template_ids)), [username, *template_ids])
+        locked = [row[0] for row in cursor.fetchall()]
+        if not locked:
+            return {}
+        content_types = [kind.template_content_type_id() for kind in issuing.KINDS.values()]
+        cursor.execute(_read_sql(connection.vendor, len(locked)), [*content_types, *content_types, *locked])
+        rows = cursor.fetchall()
     progress: dict[int, ProgressState] = {}
     for progress_id, template_id, requirement_id, badge_id, badge_status in rows:
         state = progress.setdefault(
@@ -337,6 +341,50 @@ def _locked_progress(username: str, template_ids: Iterable[int]) -> dict[int, Pr
         if requirement_id is not None:
             state.fulfilled.add(requirement_id)
     return progress
+
+
+def _column(model: type, name: str) -> str:
+    return connection.ops.quote_name(model._meta.get_field(name).column)
+
+
+def _table(model: type) -> str:
+    return connection.ops.quote_name(model._meta.db_table)
+
+
+@functools.lru_cache(maxsize=32)
+def _lock_sql(vendor: str, templates: int) -> str:
+    """Lock the learner's progress rows of ``templates`` template ids (``vendor`` keys the cache)."""
+    column = functools.partial(_column, BadgeProgress)
+    return (
+        f"SELECT {column('id')} FROM {_table(BadgeProgress)} "  # noqa: S608 - identifiers from model meta
+        f"WHERE {column('username')} = %s AND {column('template')} IN ({', '.join(['%s'] * templates)}) "
+        f"ORDER BY {column('id')}" + (" FOR UPDATE" if connection.features.has_select_for_update else "")
+    )
+
+
+@functools.lru_cache(maxsize=32)
+def _read_sql(vendor: str, progress_rows: int) -> str:
+    """Each of ``progress_rows`` progress rows with its fulfillments and the learner's badge record for
+    the template, of either provider. Parameters: the template content types twice, then the row ids."""
+    progress = functools.partial(_column, BadgeProgress)
+    credential = functools.partial(_column, host.UserCredential)
+    kinds = ", ".join(["%s"] * len(issuing.KINDS))
+
+    def badge(field: str) -> str:
+        return (
+            f"(SELECT c.{credential(field)} FROM {_table(host.UserCredential)} c "  # noqa: S608 - from meta
+            f"WHERE c.{credential('username')} = p.{progress('username')} "
+            f"AND c.{credential('credential_id')} = p.{progress('template')} "
+            f"AND c.{credential('credential_content_type')} IN ({kinds}) ORDER BY c.{credential('id')} LIMIT 1)"
+        )
+
+    return (
+        f"SELECT p.{progress('id')}, p.{progress('template')}, f.{_column(Fulfillment, 'requirement')}, "  # noqa: S608
+        f"{badge('id')}, {badge('status')} "
+        f"FROM {_table(BadgeProgress)} p LEFT OUTER JOIN {_table(Fulfillment)} f "
+        f"ON f.{_column(Fulfillment, 'progress')} = p.{progress('id')} "
+        f"WHERE p.{progress('id')} IN ({', '.join(['%s'] * progress_rows)})"
+    )
 
 
 def _ensure_progress(username: str, progress: dict[int, ProgressState], template_ids: list[int]) -> dict[int, int]:

@@ -15,7 +15,8 @@ Data rules compare the value at a dotted key path of the event payload with a te
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -137,43 +138,116 @@ class TemplateSpec:
     content_type_id: int  # of the template's provider model: badge records point at it
 
 
-def _index_rule(rules: Sequence[Rule]) -> Rule | None:
-    """An ``eq`` rule usable as an index key: its value cannot equal a boolean payload value."""
-    return next((r for r in rules if r.operator == EQ and parse_bool(r.value) is None), None)
+def _lookup_key(actual: Any) -> tuple[str, Any]:
+    """How a present payload value is looked up: booleans by truth, anything else by its text."""
+    return ("bool", actual) if isinstance(actual, bool) else ("text", str(actual))
+
+
+def _rule_keys(rule: Rule) -> list[tuple[str, Any]]:
+    """The lookup keys of the payload values a rule's text equals (see :func:`value_equals`)."""
+    truth = parse_bool(rule.value)
+    return [("text", rule.value)] + ([("bool", truth)] if truth is not None else [])
+
+
+@dataclass(frozen=True)
+class _Complement:
+    """``ne`` items of one path and lookup kind, grouped by the value they exclude.
+
+    Each group is a contiguous slice, so the items whose rule holds for a value (every group but
+    that value's) are two slices: taken at C speed, never tested one by one.
+    """
+
+    items: tuple[Any, ...]
+    spans: Mapping[Any, tuple[int, int]]
+
+    @classmethod
+    def build(cls, groups: Mapping[Any, list[Any]]) -> _Complement:
+        items: list[Any] = []
+        spans = {}
+        for key, members in groups.items():
+            spans[key] = (len(items), len(items) + len(members))
+            items.extend(members)
+        return cls(tuple(items), MappingProxyType(spans))
+
+    def without(self, key: Any) -> tuple[Any, ...]:
+        start, end = self.spans.get(key, (0, 0))
+        return self.items[:start] + self.items[end:]
+
+
+def _key_rule(rules: Sequence[Rule], ne_popularity: Mapping[tuple[tuple[str, ...], str], int]) -> Rule | None:
+    """The rule an item is indexed by: an ``eq`` on a text value (fewest candidates), else an ``eq``
+    on a boolean, else the ``ne`` rule whose excluded value most items share (for an event that
+    carries that value, the whole group drops out at once)."""
+    eq_rules = [rule for rule in rules if rule.operator == EQ]
+    if eq_rules:
+        return min(eq_rules, key=lambda rule: parse_bool(rule.value) is not None)
+    ne_rules = [rule for rule in rules if rule.operator == NE]
+    return max(ne_rules, key=lambda rule: ne_popularity[rule.path, rule.value], default=None)
 
 
 @dataclass(frozen=True)
 class _RuleIndex:
-    """Requirements (or penalties) keyed by one of their ``eq`` rules, so an event looks up only
-    the few that can match instead of testing every one; those without such a rule are always tested.
+    """Requirements (or penalties) indexed by one rule each, so an event examines only items whose
+    key rule holds, whatever the rule shape:
+
+    - an ``eq`` rule files the item under the (path, value) it equals, by text and, for a boolean
+      spelling, by truth too;
+    - a ``ne`` rule files it in the path's complement, grouped by the value it excludes;
+    - an item without rules matches every event: it is kept in ``always``.
+
+    Looking up a payload costs one dictionary read per indexed path plus the candidates returned,
+    none of them a rule known not to hold, so it does not grow with the number of templates.
     """
 
     paths: tuple[tuple[str, ...], ...]
-    by_value: Mapping[tuple[tuple[str, ...], str], tuple[Any, ...]]
+    equal: Mapping[tuple[tuple[str, ...], str, Any], tuple[Any, ...]]
+    unequal: Mapping[tuple[tuple[str, ...], str], _Complement]
     always: tuple[Any, ...]
 
     @classmethod
     def build(cls, items: Iterable[RequirementSpec | PenaltySpec]) -> _RuleIndex:
-        by_value: dict[tuple[tuple[str, ...], str], list[Any]] = {}
+        items = list(items)
+        ne_popularity: dict[tuple[tuple[str, ...], str], int] = defaultdict(int)
+        for item in items:
+            for rule in item.rules:
+                if rule.operator == NE:
+                    ne_popularity[rule.path, rule.value] += 1
+        equal: dict[tuple[tuple[str, ...], str, Any], list[Any]] = defaultdict(list)
+        unequal: dict[tuple[tuple[str, ...], str], dict[Any, list[Any]]] = defaultdict(lambda: defaultdict(list))
         always = []
         for item in items:
-            key_rule = _index_rule(item.rules)
-            if key_rule is None:
+            rule = _key_rule(item.rules, ne_popularity)
+            if rule is None:
                 always.append(item)
+                continue
+            truth = parse_bool(rule.value)
+            if rule.operator == EQ:
+                for kind, key in _rule_keys(rule):
+                    equal[rule.path, kind, key].append(item)
             else:
-                by_value.setdefault((key_rule.path, key_rule.value), []).append(item)
+                unequal[rule.path, "text"][rule.value].append(item)
+                unequal[rule.path, "bool"][truth].append(item)
+        paths = [path for path, _kind, _key in equal] + [path for path, _kind in unequal]
         return cls(
-            paths=tuple(dict.fromkeys(path for path, _value in by_value)),
-            by_value=MappingProxyType({key: tuple(items) for key, items in by_value.items()}),
+            paths=tuple(dict.fromkeys(paths)),
+            equal=MappingProxyType({key: tuple(members) for key, members in equal.items()}),
+            unequal=MappingProxyType({key: _Complement.build(groups) for key, groups in unequal.items()}),
             always=tuple(always),
         )
 
-    def candidates(self, payload: Mapping[str, Any]) -> Iterator[Any]:
-        yield from self.always
+    def candidates(self, payload: Mapping[str, Any]) -> list[Any]:
+        """The items whose key rule holds for ``payload`` (their other rules are still to test)."""
+        found = list(self.always)
         for path in self.paths:
             actual = value_at(payload, path)
-            if _comparable(actual) and not isinstance(actual, bool):
-                yield from self.by_value.get((path, str(actual)), ())
+            if not _comparable(actual):
+                continue
+            kind, key = _lookup_key(actual)
+            found.extend(self.equal.get((path, kind, key), ()))
+            complement = self.unequal.get((path, kind))
+            if complement is not None:
+                found.extend(complement.without(key))
+        return found
 
     def matching(self, payload: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(item for item in self.candidates(payload) if all_hold(item.rules, payload))

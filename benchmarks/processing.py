@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -37,6 +38,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="comma-separated: sqlite, postgres (default: both)")
     parser.add_argument("--templates", type=int_list, default=[10, 100, 1000], help="active templates, e.g. 10,100")
     parser.add_argument("--events", type=int, default=2000)
+    parser.add_argument("--workload", choices=["single", "steady", "churn"], default="single",
+                        help="single: one pass of the processing stream; steady: each learner follows one "
+                             "template and the stream is played twice (repeat learners, awards at every T); "
+                             "churn: single, while another process saves a data rule --saves-per-s times a second")
+    parser.add_argument("--saves-per-s", type=float, default=10.0, help="configuration saves per second (churn)")
     parser.add_argument("--processes", type=int_list, default=[1, 2, 4],
                         help="consumer processes to compare on PostgreSQL (SQLite always runs 1)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
@@ -45,7 +51,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--show-sql", action="store_true",
                         help="print the SQL of the first non-matching and matching event and of the costliest one")
     parser.add_argument("--profile", action="store_true", help="cProfile the single-process runs (stderr)")
-    parser.add_argument("--role", choices=["prepare", "config", "worker"], help=argparse.SUPPRESS)
+    parser.add_argument("--role", choices=["prepare", "config", "worker", "churn"], help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--shard", type=int, default=0, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -76,7 +82,8 @@ def child_environment(database_url: str, log_level: str) -> dict[str, str]:
 
 def child_command(args: argparse.Namespace, role: str, **options: Any) -> list[str]:
     command = [sys.executable, str(Path(__file__).resolve()), "--role", role, "--database-url", args.database_url,
-               "--events", str(args.events), "--log-level", args.log_level]
+               "--events", str(args.events), "--log-level", args.log_level, "--workload", args.workload,
+               "--saves-per-s", str(args.saves_per_s)]
     for name, value in options.items():
         command += [f"--{name}", str(value)]
     if args.show_sql:
@@ -165,8 +172,11 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def workload_events(args: argparse.Namespace) -> list:
-    from benchmarks.workload import generate_events, requirement_course_keys
+    from benchmarks.workload import generate_events, generate_steady_events, requirement_course_keys
 
+    if args.workload == "steady":
+        stream = generate_steady_events(args.templates, args.events)
+        return stream + stream
     keys = [key for index in range(args.templates) for key in requirement_course_keys(index)]
     return generate_events(keys, args.events)
 
@@ -242,6 +252,43 @@ def run_workers(args: argparse.Namespace) -> list[dict[str, Any]]:
     return [json.loads(output.strip().splitlines()[-1]) for output in outputs]
 
 
+def churn(args: argparse.Namespace) -> dict[str, Any]:
+    """Save one data rule after another (as the admin does), ``--saves-per-s`` a second, until stdin closes.
+
+    Each save gives the configuration a new token, so every consumer process reloads its rulebook.
+    """
+    import threading
+
+    from badges.models import DataRule
+
+    rules = list(DataRule.objects.order_by("pk"))
+    stop = threading.Event()
+    threading.Thread(target=lambda: (sys.stdin.read(), stop.set()), daemon=True).start()
+    print(READY, flush=True)
+    saves, interval = 0, 1 / args.saves_per_s
+    started = time.perf_counter()
+    while not stop.wait(max(0.0, started + (saves + 1) * interval - time.perf_counter())):
+        rules[saves % len(rules)].save()
+        saves += 1
+    return {"saves": saves, "seconds": round(time.perf_counter() - started, 3)}
+
+
+def start_churn(args: argparse.Namespace) -> subprocess.Popen:
+    child = subprocess.Popen(child_command(args, "churn", templates=args.templates, processes=1), cwd=ROOT,
+                             env=child_environment(args.database_url, args.log_level), text=True,
+                             stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    if child.stdout.readline().strip() != READY:
+        raise SystemExit("the churn process failed to start")
+    return child
+
+
+def stop_churn(child: subprocess.Popen) -> dict[str, Any]:
+    output = child.communicate("")[0]
+    if child.returncode:
+        raise SystemExit("the churn process failed")
+    return json.loads(output.strip().splitlines()[-1])
+
+
 def configuration(args: argparse.Namespace) -> dict[str, Any]:
     from django.core.management import call_command
     from django.db import connection
@@ -255,19 +302,27 @@ def configuration(args: argparse.Namespace) -> dict[str, Any]:
     build_rulebook(args.templates)
     setup_seconds = time.perf_counter() - begin
     events = workload_events(args)
+    churning = start_churn(args) if args.workload == "churn" else None
     if args.processes == 1:
         runs = [measured_run(args, events, warm_up())]
     else:
         connection.close()
         runs = run_workers(args)
+    churned = stop_churn(churning) if churning else {}
     costs = [cost for run in runs for cost in run["costs"]]
     wall = max(run["finished"] for run in runs) - min(run["started"] for run in runs)
     summary = summarize(
         [EventCost(*cost) for cost in costs], wall, sum(run["provider_calls"] for run in runs)
     )
     badges = CredlyBadge.objects.all()
+    passes = {}
+    if args.workload == "steady" and args.processes == 1:  # in order: the first half is the first pass
+        half = len(costs) // 2
+        for name, part in (("pass1", costs[:half]), ("pass2", costs[half:])):
+            passes[f"matching_ms_{name}"] = round(statistics.fmean(c[2] * 1000 for c in part if c[0]), 3)
     return {
         "db": connection.vendor.replace("postgresql", "postgres"),
+        "workload": args.workload,
         "templates": args.templates,
         "processes": args.processes,
         **summary,
@@ -281,6 +336,8 @@ def configuration(args: argparse.Namespace) -> dict[str, Any]:
         "warmup_queries": max(run["warmup_queries"] for run in runs),
         "warmup_ms": max(run["warmup_ms"] for run in runs),
         "setup_s": round(setup_seconds, 2),
+        **passes,
+        **{f"churn_{name}": value for name, value in churned.items()},
     }
 
 
@@ -295,6 +352,8 @@ def main(argv: list[str] | None = None) -> None:
         result = prepare(args)
     elif args.role == "worker":
         result = worker(args)
+    elif args.role == "churn":
+        result = churn(args)
     else:
         result = configuration(args)
     print(json.dumps(result), flush=True)

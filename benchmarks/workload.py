@@ -184,6 +184,23 @@ def generate_events(course_keys: Sequence[str], events: int, *, learners: int = 
     return stream
 
 
+def generate_steady_events(templates: int, events: int, *, learners: int = LEARNERS,
+                           seed: int = SEED) -> list[BenchEvent]:
+    """The steady-state stream: like :func:`generate_events`, but each learner follows one template
+    (spread over all T), so matching events come back to the same learners' progress and about 10%
+    of them complete a badge when the stream is played twice, at any T."""
+    rng = random.Random(seed)
+    stride = 7919  # a prime: learners' templates spread over all T
+    stream = []
+    for event in generate_events([requirement_course_keys(0)[0]], events, learners=learners, seed=seed):
+        if event.matching:
+            template = (event.learner * stride) % templates
+            event = BenchEvent(event.learner, requirement_course_keys(template)[rng.randrange(2)],
+                               event.is_passing, True)
+        stream.append(event)
+    return stream
+
+
 def warmup_event() -> BenchEvent:
     """A non-matching event of a learner outside the workload: loads per-process caches, writes nothing."""
     return BenchEvent(learner=LEARNERS + 1, course_key=unused_course_key(UNUSED_COURSES), is_passing=True,

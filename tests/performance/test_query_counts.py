@@ -7,8 +7,12 @@ Counts, not times: they are deterministic.
 """
 from __future__ import annotations
 
+import contextlib
+from unittest import mock
+
 import pytest
 from django.contrib.auth import get_user_model
+from django.db.models.sql.compiler import SQLCompiler
 
 from badges.models import BadgeProgress, CredlyBadge, Fulfillment
 from benchmarks.workload import (
@@ -104,3 +108,54 @@ def test_query_counts_are_the_same_with_1_and_500_templates(costs_by_templates):
     counts = {templates: {name: m.cost.queries for name, m in results.items()}
               for templates, results in costs_by_templates.items()}
     assert counts[1] == counts[500]
+
+
+@pytest.fixture
+def repeat_costs() -> dict[str, tuple[MeasuredEvent, int]]:
+    """A learner's first matching event, the same requirement twice more (no change), then completion;
+    each with the number of statements the ORM compiled for it."""
+    build_rulebook(50)
+    key_a, key_b = requirement_course_keys(7)
+    send_and_check(warmup_event())
+    results = {}
+    with count_orm_compilations() as compiled:
+        for name, key in (("first", key_a), ("repeat", key_a), ("repeat again", key_a), ("completion", key_b)):
+            measured = send_and_check(BenchEvent(3, key, True, True))
+            results[name] = (measured, compiled.take())
+    assert CredlyBadge.objects.filter(username=username(3), status=CredlyBadge.Status.AWARDED).count() == 1
+    return results
+
+
+class CompilationCounter:
+    def __init__(self) -> None:
+        self.count = 0
+
+    def take(self) -> int:
+        count, self.count = self.count, 0
+        return count
+
+
+@contextlib.contextmanager
+def count_orm_compilations():
+    """Count SQL built by the ORM's compiler (what cost a repeat event its time, not the database)."""
+    counter = CompilationCounter()
+    original = SQLCompiler.as_sql
+
+    def as_sql(self, *args, **kwargs):
+        counter.count += 1
+        return original(self, *args, **kwargs)
+
+    with mock.patch.object(SQLCompiler, "as_sql", as_sql):
+        yield counter
+
+
+def test_a_repeat_matching_event_costs_no_more_than_a_first_one(repeat_costs):
+    (first, first_compiled), (repeat, compiled) = repeat_costs["first"], repeat_costs["repeat"]
+    again = repeat_costs["repeat again"][0]
+    assert repeat.cost.queries <= first.cost.queries, explain(repeat)
+    assert again.cost.queries == repeat.cost.queries
+    writes = [sql for sql in repeat.statements if sql.lstrip().upper().startswith(WRITE_STATEMENTS)]
+    assert len(writes) == 1, writes  # the event's own record; progress and fulfillments are unchanged
+    # Reading the learner's locked progress is prepared SQL: only the event record is built by the ORM.
+    assert compiled <= first_compiled, (compiled, first_compiled)
+    assert compiled <= 1, compiled
