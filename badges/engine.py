@@ -32,11 +32,11 @@ from typing import Any
 
 from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, OperationalError, transaction
-from django.db.models import F, OuterRef, Q, QuerySet, Subquery
+from django.db.models import F, OuterRef, Q, Subquery
 from django.utils import timezone
 from openedx_events.learning.data import BadgeTemplateData, UserData, UserPersonalData
 
-from badges import host, issuing, signals
+from badges import host, identity, issuing, signals
 from badges.conf import badges_settings
 from badges.database import database_unreachable
 from badges.events import event_payload, event_signal, find_user_data, unstorable_text
@@ -286,21 +286,22 @@ def apply_event(event: IncomingEvent, rulebook: Rulebook, matches: EventMatches,
     with progress), so it is not looked up; the unique constraint on badge records backs that up,
     and a retry after a conflict (``thorough``) looks them up.
     """
-    learner = event.learner
+    replayed = record_id is not None
     with transaction.atomic():
         if not _claim(event, record_id):
             return Outcome.DUPLICATE
-        progress = _locked_progress(learner.username, matches.template_ids)
+        learner, locked = identity.lock_learner(event.learner, replayed)
+        progress = _progress_state([locked[t] for t in matches.template_ids if t in locked])
         fulfilled = {template_id: state.fulfilled for template_id, state in progress.items()}
         changes = [c for c in plan_progress(rulebook, matches, fulfilled) if c.changed]
         if not changes:
             return Outcome.APPLIED
-        progress_ids = _ensure_progress(learner.username, progress, [c.template_id for c in changes if c.add])
+        progress_ids = _ensure_progress(learner, progress, [c.template_id for c in changes if c.add])
         _write_fulfillments(event, changes, progress_ids)
         badges = {template_id: state.badge for template_id, state in progress.items() if state.badge}
         if thorough:
             badges |= _badge_records(learner.username, [c.template_id for c in changes])
-        awarded, revoked = _award_and_revoke(learner, rulebook, changes, badges)
+        awarded, revoked = _award_and_revoke(learner, rulebook, changes, badges, replayed)
         if awarded or revoked:
             transaction.on_commit(partial(_after_commit, awarded, revoked))
     return Outcome.APPLIED
@@ -315,18 +316,16 @@ class ProgressState:
     badge: tuple[int, str] | None  # (badge record id, status)
 
 
-def _locked_progress(username: str, template_ids: Iterable[int]) -> dict[int, ProgressState]:
-    """Lock the learner's progress rows for the templates, then read their fulfillments and badges.
+def _progress_state(locked: list[int]) -> dict[int, ProgressState]:
+    """Read the fulfillments and badges of progress rows :func:`identity.lock_learner` locked.
 
     Two statements on purpose: a reading statement that waited for a lock still sees the data
     as of its start (PostgreSQL), so the read must start after the lock is held, or a
     fulfillment committed by the transaction we waited for would be missed.
     """
-    locked = list(BadgeProgress.objects.select_for_update()
-                  .filter(username=username, template_id__in=template_ids).values_list("id", flat=True))
     if not locked:
         return {}
-    badge = _badge_credentials(OuterRef("username")).filter(credential_id=OuterRef("template_id"))
+    badge = identity.badge_credentials().filter(username=OuterRef("username"), credential_id=OuterRef("template_id"))
     rows = (BadgeProgress.objects.filter(id__in=locked)
             .annotate(badge_id=Subquery(badge.values("id")[:1]), badge_status=Subquery(badge.values("status")[:1]))
             .values_list("id", "template_id", "fulfillments__requirement_id", "badge_id", "badge_status"))
@@ -339,14 +338,16 @@ def _locked_progress(username: str, template_ids: Iterable[int]) -> dict[int, Pr
     return progress
 
 
-def _ensure_progress(username: str, progress: dict[int, ProgressState], template_ids: list[int]) -> dict[int, int]:
+def _ensure_progress(learner: Learner, progress: dict[int, ProgressState], template_ids: list[int]) -> dict[int, int]:
     """Progress ids per template, creating missing rows (a concurrent creator makes this raise and retry)."""
     ids = {template_id: state.progress_id for template_id, state in progress.items()}
-    missing = [BadgeProgress(username=username, template_id=t) for t in template_ids if t not in ids]
+    missing = [BadgeProgress(username=learner.username, lms_user_id=learner.lms_user_id, template_id=t)
+               for t in template_ids if t not in ids]
     if missing:
         created = BadgeProgress.objects.bulk_create(missing)
         if any(row.pk is None for row in created):  # backends that cannot return ids from a bulk insert
-            created = BadgeProgress.objects.filter(username=username, template_id__in=[r.template_id for r in missing])
+            created = BadgeProgress.objects.filter(username=learner.username,
+                                                   template_id__in=[r.template_id for r in missing])
         ids.update((row.template_id, row.pk) for row in created)
     return ids
 
@@ -368,7 +369,8 @@ def _write_fulfillments(event: IncomingEvent, changes: list[ProgressChange], pro
 
 
 def _award_and_revoke(learner: Learner, rulebook: Rulebook, changes: list[ProgressChange],
-                      badges: dict[int, tuple[int, str]]) -> tuple[list[BadgeChange], list[BadgeChange]]:
+                      badges: dict[int, tuple[int, str]],
+                      replayed: bool) -> tuple[list[BadgeChange], list[BadgeChange]]:
     """Award templates this event completed (no badge record yet); revoke awarded badges it made incomplete.
 
     ``badges`` maps template ids to the learner's badge record (id, status). A learner with any
@@ -380,7 +382,7 @@ def _award_and_revoke(learner: Learner, rulebook: Rulebook, changes: list[Progre
     to_revoke = [c for c in changes if c.may_revoke and c.template_id in awarded_before]
     awarded, revoked = [], []
     if to_award:
-        host.user_model().objects.bulk_create([learner.new_user()], ignore_conflicts=True)
+        identity.save_user(learner, replayed)
     for change in to_award:
         template = rulebook.templates[change.template_id]
         badge = issuing.KINDS[template.origin].badge_model.objects.create(
@@ -398,17 +400,9 @@ def _award_and_revoke(learner: Learner, rulebook: Rulebook, changes: list[Progre
     return awarded, revoked
 
 
-def _badge_credentials(username: str) -> QuerySet:
-    """The learner's badge records (base credential rows) of either provider."""
-    return host.UserCredential.objects.filter(
-        username=username,
-        credential_content_type_id__in=[kind.template_content_type_id() for kind in issuing.KINDS.values()],
-    )
-
-
 def _badge_records(username: str, template_ids: Iterable[int]) -> dict[int, tuple[int, str]]:
     """The learner's badge records (id, status) for the templates, by template id: one query."""
-    rows = _badge_credentials(username).filter(credential_id__in=list(template_ids))
+    rows = identity.badge_credentials().filter(username=username, credential_id__in=list(template_ids))
     return {template_id: (badge_id, status) for badge_id, template_id, status in
             rows.values_list("id", "credential_id", "status")}
 

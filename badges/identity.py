@@ -1,0 +1,235 @@
+"""Who a learner is: the LMS user id when an event carries one, else the username.
+
+Records keep the learner's *current* username (the host's ``UserCredential`` is keyed by it), so
+a rename found by an event rewrites it on the learner's progress rows, badge records and user
+record. Retirement replaces the username, email and name everywhere they are stored with the
+LMS's retired values (a salted hash of the username), keeping every row, count and state.
+"""
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING, Any
+
+from django.db import connections, router, transaction
+from django.db.models import Q, QuerySet
+
+from badges import host, issuing
+from badges.conf import badges_settings
+from badges.models import AccredibleBadge, BadgeProgress, CredlyBadge, ReceivedEvent
+
+if TYPE_CHECKING:
+    from badges.engine import Learner
+
+
+def learner_progress(learner: Learner) -> Q:
+    """The learner's progress rows: by LMS user id, plus rows of their username stored without one."""
+    if learner.lms_user_id is None:
+        return Q(username=learner.username)
+    return Q(lms_user_id=learner.lms_user_id) | Q(lms_user_id=None, username=learner.username)
+
+
+def lock_learner(learner: Learner, replayed: bool) -> tuple[Learner, dict[int, int]]:
+    """Lock every progress row of the learner; follow a rename; the current learner and {template: row}.
+
+    One query unless the rows disagree with the event: a new username (or rows stored without the
+    id) is written on the learner's records. An event replayed by the sweep is older than what the
+    records say, so it takes the current username instead of renaming the learner back.
+    """
+    rows = list(BadgeProgress.objects.select_for_update().filter(learner_progress(learner))
+                .values_list("id", "template_id", "username", "lms_user_id"))
+    stale = [row for row in rows if row[2] != learner.username
+             or (learner.lms_user_id is not None and row[3] is None)]
+    if stale and replayed:
+        learner = _current(learner, rows)
+    elif stale:
+        _rename(learner, [row[0] for row in rows], {row[2] for row in stale} - {learner.username})
+    return learner, {template_id: progress_id for progress_id, template_id, _username, _id in rows}
+
+
+def _current(learner: Learner, rows: list[tuple[int, int, str, int | None]]) -> Learner:
+    username = next((row[2] for row in rows if row[3] == learner.lms_user_id), learner.username)
+    user = host.user_model().objects.filter(username=username).values("email", "full_name").first()
+    return replace(learner, username=username, **(user or {}))
+
+
+def _rename(learner: Learner, progress_ids: list[int], old_usernames: set[str]) -> None:
+    BadgeProgress.objects.filter(id__in=progress_ids).update(
+        username=learner.username, lms_user_id=learner.lms_user_id)
+    if old_usernames:
+        badge_credentials().filter(username__in=old_usernames).update(username=learner.username)
+        host.user_model().objects.filter(lms_user_id=learner.lms_user_id).update(
+            username=learner.username, email=learner.email, full_name=learner.full_name)
+
+
+def badge_credentials() -> QuerySet:
+    """Badge records (base credential rows) of either provider; the host may keep other credentials."""
+    return host.UserCredential.objects.filter(
+        credential_content_type_id__in=[kind.template_content_type_id() for kind in issuing.KINDS.values()],
+    )
+
+
+def save_user(learner: Learner, replayed: bool) -> None:
+    """Create the learner's user record, or bring its email and name up to date: one query.
+
+    A replayed event's email and name may be older than the record's, so it only creates.
+    """
+    model = host.user_model()
+    if replayed:
+        model.objects.bulk_create([learner.new_user()], ignore_conflicts=True)
+        return
+    features = connections[router.db_for_write(model)].features
+    target = {"unique_fields": ["username"]} if features.supports_update_conflicts_with_target else {}
+    model.objects.bulk_create([learner.new_user()], update_conflicts=True,
+                              update_fields=["email", "full_name"], **target)
+
+
+# --- Retirement ------------------------------------------------------------------------------
+
+def retired_hash(username: str) -> str:
+    """The LMS's retired-username hash: SHA-1 of the current (last) salt followed by the lowercased username."""
+    salts = badges_settings.RETIRED_USER_SALTS
+    if not salts:
+        raise ValueError("BADGES_RETIRED_USER_SALTS is empty; set it to the LMS's RETIRED_USER_SALTS.")
+    return hashlib.sha1((str(salts[-1]) + username.lower()).encode()).hexdigest()  # noqa: S324 - the LMS's scheme
+
+
+def _is_retired(username: str) -> bool:
+    prefix, _, suffix = badges_settings.RETIRED_USERNAME_FORMAT.partition("{}")
+    return re.fullmatch(re.escape(prefix) + "[0-9a-f]{40}" + re.escape(suffix), username) is not None
+
+
+@dataclass(frozen=True)
+class Retirement:
+    """What one retirement rewrote, per kind of record (all zero: nothing left to retire)."""
+
+    users: int = 0
+    progress: int = 0
+    badges: int = 0
+    events: int = 0
+
+    @property
+    def changed(self) -> bool:
+        return any((self.users, self.progress, self.badges, self.events))
+
+
+def retire_learner(*, lms_user_id: int | None = None, username: str | None = None) -> Retirement:
+    """Replace the learner's username, email and name everywhere we store them; idempotent.
+
+    The learner is found by LMS user id and by username (each finding the other), including
+    usernames they had before a rename. Rows are kept, so counts and states still add up.
+    """
+    if lms_user_id is None and not username:
+        raise ValueError("Name the learner by LMS user id or username.")
+    with transaction.atomic():
+        found = _found(lms_user_id, username)
+        if not found.usernames:
+            return Retirement()
+        current = username if username and not _is_retired(username) else found.current_username()
+        digest = retired_hash(current)
+        retired = {"username": badges_settings.RETIRED_USERNAME_FORMAT.format(digest),
+                   "email": badges_settings.RETIRED_EMAIL_FORMAT.format(digest), "full_name": ""}
+        replacements = found.replacements(retired)
+        users = host.user_model().objects.filter(found.user_filter())
+        for user in users:
+            for name, value in retired.items():
+                setattr(user, name, value)
+            user.is_active = False
+            user.set_unusable_password()
+            user.save(update_fields=[*retired, "is_active", "password"])
+        progress = BadgeProgress.objects.filter(found.progress_filter()).update(username=retired["username"])
+        badges = badge_credentials().filter(username__in=found.usernames).update(username=retired["username"])
+        for model in (CredlyBadge, AccredibleBadge):
+            for badge in model.objects.filter(username=retired["username"]).exclude(provider_error=""):
+                scrubbed = scrub_text(badge.provider_error, replacements)
+                if scrubbed != badge.provider_error:
+                    model.objects.filter(pk=badge.pk).update(provider_error=scrubbed)
+        events = 0
+        for event in ReceivedEvent.objects.filter(found.event_filter()):
+            event.username = retired["username"]
+            event.payload = scrub(event.payload, replacements)
+            event.error = scrub_text(event.error, replacements)
+            event.save(update_fields=["username", "payload", "error"])
+            events += 1
+        return Retirement(users=len(users), progress=progress, badges=badges, events=events)
+
+
+@dataclass
+class _Found:
+    """Everything we know that names one learner: ids, usernames (old ones too), emails, names."""
+
+    lms_user_ids: set[int]
+    usernames: set[str]
+    emails: set[str]
+    names: set[str]
+    latest_username: str | None
+
+    def current_username(self) -> str:
+        return self.latest_username or sorted(self.usernames)[0]
+
+    def user_filter(self) -> Q:
+        return Q(lms_user_id__in=self.lms_user_ids) | Q(username__in=self.usernames)
+
+    def progress_filter(self) -> Q:
+        return Q(lms_user_id__in=self.lms_user_ids) | Q(username__in=self.usernames)
+
+    def event_filter(self) -> Q:
+        by_id = Q()
+        for lms_user_id in self.lms_user_ids:
+            by_id |= Q(payload__learner__lms_user_id=lms_user_id)
+        return by_id | Q(username__in=self.usernames)
+
+    def replacements(self, retired: dict[str, str]) -> dict[str, str]:
+        values = {name: "" for name in self.names if name}
+        values |= {email: retired["email"] for email in self.emails if email}
+        values |= {username: retired["username"] for username in self.usernames}
+        return values
+
+
+def _found(lms_user_id: int | None, username: str | None) -> _Found:
+    ids = {lms_user_id} if lms_user_id is not None else set()
+    usernames = {username} if username else set()
+    user_model = host.user_model()
+    users = list(user_model.objects.filter(Q(lms_user_id__in=ids) | Q(username__in=usernames))
+                 .values_list("lms_user_id", "username", "email", "full_name"))
+    progress = list(BadgeProgress.objects.filter(Q(lms_user_id__in=ids) | Q(username__in=usernames))
+                    .values_list("lms_user_id", "username").order_by("-modified"))
+    ids |= {row[0] for row in users + progress if row[0] is not None}
+    usernames |= {row[1] for row in users + progress}
+    emails = {row[2] for row in users}
+    names = {row[3] for row in users}
+    event_filter = Q(username__in=usernames)
+    for learner_id in ids:
+        event_filter |= Q(payload__learner__lms_user_id=learner_id)
+    for stored in ReceivedEvent.objects.filter(event_filter).values_list("username", "payload"):
+        learner = (stored[1] or {}).get("learner") or {}
+        usernames |= {stored[0], learner.get("username") or stored[0]}
+        emails.add(learner.get("email") or "")
+        names.add(learner.get("full_name") or "")
+    latest = next((row[1] for row in users if not _is_retired(row[1])), None)
+    latest = latest or next((row[1] for row in progress if not _is_retired(row[1])), None)
+    usernames = {name for name in usernames if name and not _is_retired(name)}
+    return _Found(ids, usernames, emails - {""}, names - {""}, latest)
+
+
+def scrub(value: Any, replacements: dict[str, str]) -> Any:
+    """JSON data with every text equal to a replaced value swapped for its replacement.
+
+    Only whole values: a payload names the learner in fields of their own, and a course key that
+    happens to contain a username must stay intact.
+    """
+    if isinstance(value, str):
+        return replacements.get(value, value)
+    if isinstance(value, dict):
+        return {key: scrub(child, replacements) for key, child in value.items()}
+    if isinstance(value, list):
+        return [scrub(child, replacements) for child in value]
+    return value
+
+
+def scrub_text(text: str, replacements: dict[str, str]) -> str:
+    """Free text (an error message) with every replaced value swapped wherever it appears, longest first."""
+    for old in sorted(replacements, key=len, reverse=True):
+        text = text.replace(old, replacements[old])
+    return text
