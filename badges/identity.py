@@ -17,7 +17,7 @@ from django.db.models import Q, QuerySet
 
 from badges import host, issuing
 from badges.conf import badges_settings
-from badges.models import AccredibleBadge, BadgeProgress, CredlyBadge, ReceivedEvent
+from badges.models import BadgeProgress, BadgeState, ReceivedEvent
 
 if TYPE_CHECKING:
     from badges.engine import Learner
@@ -49,9 +49,19 @@ def lock_learner(learner: Learner, replayed: bool) -> tuple[Learner, dict[int, i
 
 
 def _current(learner: Learner, rows: list[tuple[int, int, str, int | None]]) -> Learner:
+    """The learner as they are now: their user record, else the newest event received under their name.
+
+    A rare path (a replayed event of a renamed learner), so the unindexed event lookup is acceptable;
+    processed events are pruned after the dedup window, which bounds it.
+    """
     username = next((row[2] for row in rows if row[3] == learner.lms_user_id), learner.username)
     user = host.user_model().objects.filter(username=username).values("email", "full_name").first()
-    return replace(learner, username=username, **(user or {}))
+    if user is None:
+        newest = (ReceivedEvent.objects.filter(username=username, status=ReceivedEvent.Status.PROCESSED)
+                  .order_by("-received_at").values_list("payload", flat=True).first()) or {}
+        stored = newest.get("learner") or {}
+        user = {name: stored[name] for name in ("email", "full_name") if isinstance(stored.get(name), str)}
+    return replace(learner, username=username, **user)
 
 
 def _rename(learner: Learner, progress_ids: list[int], old_usernames: set[str]) -> None:
@@ -133,18 +143,11 @@ def retire_learner(*, lms_user_id: int | None = None, username: str | None = Non
         replacements = found.replacements(retired)
         users = host.user_model().objects.filter(found.user_filter())
         for user in users:
-            for name, value in retired.items():
-                setattr(user, name, value)
-            user.is_active = False
-            user.set_unusable_password()
-            user.save(update_fields=[*retired, "is_active", "password"])
+            _retire_user(user, retired)
         progress = BadgeProgress.objects.filter(found.progress_filter()).update(username=retired["username"])
         badges = badge_credentials().filter(username__in=found.usernames).update(username=retired["username"])
-        for model in (CredlyBadge, AccredibleBadge):
-            for badge in model.objects.filter(username=retired["username"]).exclude(provider_error=""):
-                scrubbed = scrub_text(badge.provider_error, replacements)
-                if scrubbed != badge.provider_error:
-                    model.objects.filter(pk=badge.pk).update(provider_error=scrubbed)
+        for kind in issuing.KINDS.values():
+            _retire_badges(kind, retired["username"], replacements)
         events = 0
         for event in ReceivedEvent.objects.filter(found.event_filter()):
             event.username = retired["username"]
@@ -153,6 +156,30 @@ def retire_learner(*, lms_user_id: int | None = None, username: str | None = Non
             event.save(update_fields=["username", "payload", "error"])
             events += 1
         return Retirement(users=len(users), progress=progress, badges=badges, events=events)
+
+
+def _retire_user(user: Any, retired: dict[str, str]) -> None:
+    """Retired values in the user record; its other name fields (a host's ``first_name``...) emptied."""
+    names = [field.name for field in user._meta.get_fields() if field.name in ("first_name", "last_name")]
+    for name, value in retired.items() | {name: "" for name in names}.items():
+        setattr(user, name, value)
+    user.is_active = False
+    user.set_unusable_password()
+    user.save(update_fields=[*retired, *names, "is_active", "password"])
+
+
+NOT_ISSUED_AFTER_RETIREMENT = "Not issued: the learner was retired before the provider confirmed the badge."
+
+
+def _retire_badges(kind: issuing.BadgeKind, retired_username: str, replacements: dict[str, str]) -> None:
+    """Scrub the provider's messages; a badge not yet at the provider is never issued to a retired address."""
+    badges = kind.badge_model.objects.filter(username=retired_username)
+    badges.filter(status=host.AWARDED, state__in=issuing.WAITING_STATES, **{kind.external_id_field: None}).update(
+        state=BadgeState.ERROR, provider_error=NOT_ISSUED_AFTER_RETIREMENT, next_attempt_at=None)
+    for badge_id, error in badges.exclude(provider_error="").values_list("pk", "provider_error"):
+        scrubbed = scrub_text(error, replacements)
+        if scrubbed != error:
+            kind.badge_model.objects.filter(pk=badge_id).update(provider_error=scrubbed)
 
 
 @dataclass

@@ -52,6 +52,7 @@ INSTALLED_APPS = [
     "django.contrib.sites",
     "credentials_project.core",
     "credentials_project.credentials",
+    "rest_framework",
     "badges",
 ]
 

@@ -21,7 +21,8 @@ ROOT = APP.parent
 # tests...) is outside this list.
 ALLOWED_IMPORTS = {
     "badges", "django", "celery", "openedx_events", "opaque_keys", "attr", "requests", "urllib3", "redis",
-    "edx_event_bus_kafka", "confluent_kafka", "edx_event_bus_redis", "cryptography",
+    "edx_event_bus_kafka", "confluent_kafka", "edx_event_bus_redis", "cryptography", "rest_framework",
+    "edx_rest_framework_extensions",
 }
 
 

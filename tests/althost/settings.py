@@ -14,6 +14,7 @@ INSTALLED_APPS = [
     "tests.althost.people",
     "tests.althost.records",
     "openedx_events",
+    "rest_framework",
     "badges",
 ]
 MIDDLEWARE = [
