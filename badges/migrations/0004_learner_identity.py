@@ -6,8 +6,8 @@ from django.db import migrations, models
 def carry_over_lms_user_ids(apps, schema_editor):
     """Give each progress row the LMS user id of its username: from the user record, else a stored event.
 
-    A learner renamed before this ran may have two rows for one template (one per name); only the
-    first gets the id, the other stays keyed by its old username, as before.
+    A learner renamed before this ran may have two rows for one template (one per name); the row of
+    the name in the user record (the newer) gets the id, the other stays keyed by its old username.
     """
     progress_model = apps.get_model("badges", "BadgeProgress")
     user_model = apps.get_model(settings.AUTH_USER_MODEL)
@@ -23,8 +23,9 @@ def carry_over_lms_user_ids(apps, schema_editor):
         lms_user_id = ((payload or {}).get("learner") or {}).get("lms_user_id")
         if isinstance(lms_user_id, int):
             ids.setdefault(username, lms_user_id)
+    from_users = set(ids)
     taken = set(progress_model.objects.exclude(lms_user_id=None).values_list("lms_user_id", "template_id"))
-    for progress_id, username, template_id in rows:
+    for progress_id, username, template_id in sorted(rows, key=lambda row: (row[1] not in from_users, row[0])):
         lms_user_id = ids.get(username)
         if lms_user_id is not None and (lms_user_id, template_id) not in taken:
             taken.add((lms_user_id, template_id))
