@@ -12,18 +12,18 @@ def carry_over_lms_user_ids(apps, schema_editor):
     progress_model = apps.get_model("badges", "BadgeProgress")
     user_model = apps.get_model(settings.AUTH_USER_MODEL)
     event_model = apps.get_model("badges", "ReceivedEvent")
-    rows = progress_model.objects.filter(lms_user_id=None).order_by("id").values_list("id", "username", "template_id")
+    rows = list(progress_model.objects.filter(lms_user_id=None).order_by("id").values_list("id", "username", "template_id"))
     usernames = {username for _id, username, _template in rows}
     if not usernames:
         return
     ids = dict(user_model.objects.filter(username__in=usernames, lms_user_id__isnull=False)
                .values_list("username", "lms_user_id"))
+    from_users = set(ids)
     for username, payload in event_model.objects.filter(username__in=usernames - set(ids)).values_list(
             "username", "payload").order_by("-received_at").iterator():
         lms_user_id = ((payload or {}).get("learner") or {}).get("lms_user_id")
         if isinstance(lms_user_id, int):
             ids.setdefault(username, lms_user_id)
-    from_users = set(ids)
     taken = set(progress_model.objects.exclude(lms_user_id=None).values_list("lms_user_id", "template_id"))
     for progress_id, username, template_id in sorted(rows, key=lambda row: (row[1] not in from_users, row[0])):
         lms_user_id = ids.get(username)
