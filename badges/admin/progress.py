@@ -36,7 +36,7 @@ class BadgeProgressAdmin(BadgesEnabledMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     list_display = ("username", "template", "fulfilled_groups", "ratio", "complete", "modified")
     list_filter = ("template__origin",)
     search_fields = ("username", "template__name")
-    fields = ("username", "template", "fulfilled_groups", "ratio", "complete", "created", "modified")
+    fields = ("username", "lms_user_id", "template", "fulfilled_groups", "ratio", "complete", "created", "modified")
     readonly_fields = fields
     inlines = (FulfillmentInline,)
 

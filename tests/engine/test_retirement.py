@@ -4,13 +4,20 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
+import time
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric import rsa
 from django.contrib.auth import get_user_model
 from django.core.management import CommandError, call_command
 from django.db import connection
 from django.test import Client, override_settings
 from django.urls import reverse
+from edx_rest_framework_extensions.auth.jwt.decoder import jwt_decode_handler
+from edx_rest_framework_extensions.auth.jwt.tests.utils import generate_asymmetric_jwt_token
+from jwt.algorithms import RSAAlgorithm
+from rest_framework_jwt.settings import api_settings as jwt_api_settings
 
 from badges.identity import NOT_ISSUED_AFTER_RETIREMENT, retire_learner, retired_hash
 from badges.models import BadgeProgress, CredlyBadge, Fulfillment, ReceivedEvent
@@ -188,3 +195,49 @@ def test_admin_search_by_an_old_username_finds_nothing_after_retirement(renamed_
     assert [found(page, name) for page in pages for name in (OLD["username"], NEW["username"])] == [0, 0, 0, 0]
     retired = BadgeProgress.objects.filter(lms_user_id=1007).values_list("username", flat=True).first()
     assert [found(page, retired) for page in pages] == [3, 2]
+
+
+@pytest.fixture
+def lms_jwt_settings(monkeypatch):
+    """JWT settings as the LMS's asymmetric signing key would give them, with a key made for the test.
+
+    drf-jwt reads ``JWT_AUTH`` once, when it is imported, so what it reads is set on its settings too.
+    """
+    monkeypatch.setattr(jwt_api_settings, "JWT_AUTH_HEADER_PREFIX", "JWT")
+    monkeypatch.setattr(jwt_api_settings, "JWT_DECODE_HANDLER", jwt_decode_handler)
+    private_key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
+    private_jwk = json.loads(RSAAlgorithm.to_jwk(private_key))
+    public_jwk = json.loads(RSAAlgorithm.to_jwk(private_key.public_key()))
+    jwt_auth = {
+        "JWT_ISSUERS": [{"ISSUER": "http://lms.test/oauth2", "AUDIENCE": "lms-key", "SECRET_KEY": "unused"}],
+        "JWT_ISSUER": "http://lms.test/oauth2", "JWT_AUDIENCE": "lms-key", "JWT_SECRET_KEY": "unused",
+        "JWT_SIGNING_ALGORITHM": "RS512", "JWT_AUTH_HEADER_PREFIX": "JWT",
+        "JWT_DECODE_HANDLER": "edx_rest_framework_extensions.auth.jwt.decoder.jwt_decode_handler",
+        "JWT_PRIVATE_SIGNING_JWK": json.dumps({**private_jwk, "kid": "test"}),
+        "JWT_PUBLIC_SIGNING_JWK_SET": json.dumps({"keys": [{**public_jwk, "kid": "test"}]}),
+    }
+    with override_settings(JWT_AUTH=jwt_auth):
+        yield
+
+
+def lms_token(username: str, administrator: bool = False) -> str:
+    now = int(time.time())
+    payload = {"iss": "http://lms.test/oauth2", "aud": "lms-key", "preferred_username": username,
+               "email": f"{username}@lms.test", "iat": now, "exp": now + 600, "scopes": [], "version": "1.2.0",
+               "filters": [], "is_restricted": False, "administrator": administrator}
+    return generate_asymmetric_jwt_token(payload)
+
+
+def test_the_endpoint_accepts_the_retirement_service_users_jwt(renamed_learner_with_badges, lms_jwt_settings):
+    client = Client()
+    response = client.post(URL, {"lms_user_id": 1007}, content_type="application/json",
+                           HTTP_AUTHORIZATION=f"JWT {lms_token('retirement_service_worker')}")
+    assert response.status_code == 200, response.content
+    assert response.json()["retired"] is True and traces(PERSONAL) == {}
+
+
+def test_the_endpoint_refuses_a_jwt_of_a_learner(renamed_learner_with_badges, lms_jwt_settings):
+    response = Client().post(URL, {"lms_user_id": 1007}, content_type="application/json",
+                             HTTP_AUTHORIZATION=f"JWT {lms_token('learner8')}")
+    assert response.status_code == 403
+    assert BadgeProgress.objects.filter(username=NEW["username"]).count() == 3
