@@ -215,29 +215,34 @@ class _Found:
 
 
 def _found(lms_user_id: int | None, username: str | None) -> _Found:
+    """Follow id to usernames and usernames to ids (users, progress, stored events) until nothing new turns up.
+
+    Already retired usernames are not followed or replaced: that is what makes retiring twice a no-op.
+    """
     ids = {lms_user_id} if lms_user_id is not None else set()
-    usernames = {username} if username else set()
-    user_model = host.user_model()
-    users = list(user_model.objects.filter(Q(lms_user_id__in=ids) | Q(username__in=usernames))
-                 .values_list("lms_user_id", "username", "email", "full_name"))
-    progress = list(BadgeProgress.objects.filter(Q(lms_user_id__in=ids) | Q(username__in=usernames))
-                    .values_list("lms_user_id", "username").order_by("-modified"))
-    ids |= {row[0] for row in users + progress if row[0] is not None}
-    usernames |= {row[1] for row in users + progress}
-    emails = {row[2] for row in users}
-    names = {row[3] for row in users}
-    event_filter = Q(username__in=usernames)
-    for learner_id in ids:
-        event_filter |= Q(payload__learner__lms_user_id=learner_id)
-    for stored in ReceivedEvent.objects.filter(event_filter).values_list("username", "payload"):
-        learner = (stored[1] or {}).get("learner") or {}
-        usernames |= {stored[0], learner.get("username") or stored[0]}
-        emails.add(learner.get("email") or "")
-        names.add(learner.get("full_name") or "")
-    latest = next((row[1] for row in users if not _is_retired(row[1])), None)
-    latest = latest or next((row[1] for row in progress if not _is_retired(row[1])), None)
-    usernames = {name for name in usernames if name and not _is_retired(name)}
-    return _Found(ids, usernames, emails - {""}, names - {""}, latest)
+    usernames = {username} if username and not _is_retired(username) else set()
+    while True:
+        users = list(host.user_model().objects.filter(Q(lms_user_id__in=ids) | Q(username__in=usernames))
+                     .values_list("lms_user_id", "username", "email", "full_name"))
+        progress = list(BadgeProgress.objects.filter(Q(lms_user_id__in=ids) | Q(username__in=usernames))
+                        .values_list("lms_user_id", "username").order_by("-modified"))
+        event_filter = Q(username__in=usernames)
+        for learner_id in ids:
+            event_filter |= Q(payload__learner__lms_user_id=learner_id)
+        learners = [(stored or {}).get("learner") or {} for stored in
+                    ReceivedEvent.objects.filter(event_filter).values_list("payload", flat=True)]
+        stored = [(learner.get("lms_user_id"), learner.get("username"), learner.get("email"),
+                   learner.get("full_name")) for learner in learners]
+        more_ids = ids | {row[0] for row in users + progress + stored if isinstance(row[0], int)}
+        more_usernames = usernames | {row[1] for row in users + progress + stored
+                                      if isinstance(row[1], str) and row[1] and not _is_retired(row[1])}
+        if (more_ids, more_usernames) == (ids, usernames):
+            break
+        ids, usernames = more_ids, more_usernames
+    texts = {row[2:] for row in users + stored}
+    latest = next((row[1] for row in users + progress if not _is_retired(row[1])), None)
+    return _Found(ids, usernames, {row[0] for row in texts if isinstance(row[0], str) and row[0]},
+                  {row[1] for row in texts if isinstance(row[1], str) and row[1]}, latest)
 
 
 def scrub(value: Any, replacements: dict[str, str]) -> Any:

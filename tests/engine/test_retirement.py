@@ -120,8 +120,9 @@ def test_a_second_retirement_is_a_no_op(renamed_learner_with_badges):
     assert every_stored_value() == stored
 
 
-def test_retiring_by_username_finds_the_names_the_learner_had_before(renamed_learner_with_badges):
-    retire_learner(username=NEW["username"])
+@pytest.mark.parametrize("username", [NEW["username"], OLD["username"]])
+def test_retiring_by_either_username_finds_every_name_the_learner_had(renamed_learner_with_badges, username):
+    assert retire_learner(username=username).progress == 3
     assert traces(PERSONAL) == {}
 
 
