@@ -10,17 +10,61 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import connections, router, transaction
 from django.db.models import Q, QuerySet
+from openedx_events.learning.data import UserData, UserPersonalData
 
 from badges import host, issuing
 from badges.conf import badges_settings
+from badges.events import unstorable_text
 from badges.models import BadgeProgress, BadgeState, ReceivedEvent
 
-if TYPE_CHECKING:
-    from badges.engine import Learner
+#: The largest LMS user id the user table stores (a positive 32-bit integer column on every database).
+LMS_USER_ID_MAX = 2**31 - 1
+
+
+@dataclass(frozen=True)
+class Learner:
+    """The learner an event names, as ``UserData`` gives it."""
+
+    username: str
+    email: str
+    full_name: str
+    lms_user_id: int | None
+    is_active: bool = True
+
+    @classmethod
+    def from_user_data(cls, user: UserData) -> Learner:
+        pii = user.pii
+        return cls(username=pii.username, email=pii.email or "", full_name=pii.name or "",
+                   lms_user_id=user.id, is_active=bool(user.is_active))
+
+    def user_data(self) -> UserData:
+        return UserData(id=self.lms_user_id, is_active=self.is_active,
+                        pii=UserPersonalData(username=self.username, email=self.email, name=self.full_name))
+
+    def refusal(self) -> str | None:
+        """Why no database could store this learner, or None. The LMS has the same limits, so such a
+        learner is not from it: a NUL or lone surrogate, text longer than its column, an id out of range."""
+        where = unstorable_text({"username": self.username, "email": self.email, "full_name": self.full_name})
+        if where:
+            return f"the learner's {where} holds a NUL character or a lone surrogate"
+        for name in ("username", "email", "full_name"):
+            limit = host.user_model()._meta.get_field(name).max_length
+            if len(getattr(self, name)) > limit:
+                return f"the learner's {name} is longer than {limit} characters"
+        if self.lms_user_id is not None and not 0 <= self.lms_user_id <= LMS_USER_ID_MAX:
+            return f"the learner's LMS user id {self.lms_user_id} is out of range"
+        return None
+
+    def new_user(self) -> AbstractBaseUser:
+        user = host.user_model()(username=self.username, email=self.email, full_name=self.full_name,
+                    lms_user_id=self.lms_user_id, is_active=self.is_active)
+        user.set_unusable_password()
+        return user
 
 
 def learner_progress(learner: Learner) -> Q:

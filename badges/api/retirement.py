@@ -13,8 +13,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from badges.conf import badges_settings
-from badges.engine import LMS_USER_ID_MAX
-from badges.identity import retire_learner
+from badges.identity import LMS_USER_ID_MAX, retire_learner
 
 
 class CanRetireLearners(permissions.BasePermission):
