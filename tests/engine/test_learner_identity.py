@@ -7,7 +7,15 @@ from django.contrib.auth import get_user_model
 from openedx_events.learning.data import UserData, UserPersonalData
 
 from badges import engine
-from badges.models import BadgeProgress, CredlyBadge, Fulfillment, ReceivedEvent
+from badges.models import (
+    BadgeProgress,
+    CredlyBadge,
+    CredlyBadgeTemplate,
+    CredlyOrganization,
+    Fulfillment,
+    ReceivedEvent,
+)
+from badges.testing.fake_provider import FakeProvider
 from tests.engine.conftest import COURSE_A, COURSE_B, COURSE_C, learner, send_grade
 
 User = get_user_model()
@@ -130,3 +138,32 @@ def test_two_learners_with_their_own_ids_stay_apart(two_group_template, provider
     assert set(BadgeProgress.objects.values_list("username", "lms_user_id")) == {
         ("learner1", 1001), ("learner2-renamed", 1002)}
     assert list(CredlyBadge.objects.values_list("username", flat=True)) == ["learner2-renamed"]
+
+
+@pytest.fixture
+def fake_credly(settings, site):
+    """The fake provider over real HTTP (in a thread), with one organization and template known here."""
+    with FakeProvider() as fake:
+        settings.BADGES_CONFIG = fake.badges_config()
+        organization_id = fake.control.add_credly_organization(api_key="identity-key", name="Identity org")
+        remote = fake.control.add_credly_template(organization_id, name="Identity badge")
+        organization = CredlyOrganization.objects.create(uuid=organization_id, api_key="identity-key")
+        yield fake, organization, remote["id"], site
+
+
+def test_the_provider_receives_the_new_email_and_name_after_a_rename(fake_credly, add_requirement, activate):
+    fake, organization, template_id, site = fake_credly
+    template = CredlyBadgeTemplate.objects.create(site=site, organization=organization,
+                                                  uuid=template_id, name="Identity badge")
+    for course in (COURSE_A, COURSE_B):
+        add_requirement(template, rules=[("course.course_key", "eq", course), ("is_passing", "eq", "true")])
+    activate(template)
+
+    send_grade(COURSE_A, user=learner(1))
+    send_grade(COURSE_B, user=learner(1, **RENAMED))
+
+    (issued,) = fake.control.credly_badges(str(organization.uuid))
+    assert issued["recipient_email"] == "renamed@example.net"
+    assert (issued["issued_to_first_name"], issued["issued_to_last_name"]) == ("Renamed", "Learner")
+    badge = CredlyBadge.objects.get()
+    assert (badge.username, badge.state, str(badge.external_uuid)) == ("renamed-learner", "pending", issued["id"])
