@@ -68,10 +68,14 @@ class Learner:
 
 
 def learner_progress(learner: Learner) -> Q:
-    """The learner's progress rows: by LMS user id, plus rows of their username stored without one."""
+    """The learner's progress rows: by LMS user id, plus the rows of their username.
+
+    Rows of the username stored under another id are included: the LMS gives a username to one
+    learner at a time and the rows are unique per username, so they stay keyed by it, as before ids.
+    """
     if learner.lms_user_id is None:
         return Q(username=learner.username)
-    return Q(lms_user_id=learner.lms_user_id) | Q(lms_user_id=None, username=learner.username)
+    return Q(lms_user_id=learner.lms_user_id) | Q(username=learner.username)
 
 
 def lock_learner(learner: Learner, replayed: bool) -> tuple[Learner, dict[int, int]]:
@@ -88,8 +92,11 @@ def lock_learner(learner: Learner, replayed: bool) -> tuple[Learner, dict[int, i
     if stale and replayed:
         learner = _current(learner, rows)
     elif stale:
-        _rename(learner, [row[0] for row in rows], {row[2] for row in stale} - {learner.username})
-    return learner, {template_id: progress_id for progress_id, template_id, _username, _id in rows}
+        moved = _rename(learner, rows, stale)
+        rows = [(row[0], row[1], learner.username if row[0] in moved else row[2], row[3]) for row in rows]
+    # A template with rows under two names (the new name was already in use): the current name's row.
+    ordered = sorted(rows, key=lambda row: row[2] == learner.username)
+    return learner, {template_id: progress_id for progress_id, template_id, _username, _id in ordered}
 
 
 def _current(learner: Learner, rows: list[tuple[int, int, str, int | None]]) -> Learner:
@@ -108,13 +115,26 @@ def _current(learner: Learner, rows: list[tuple[int, int, str, int | None]]) -> 
     return replace(learner, username=username, **user)
 
 
-def _rename(learner: Learner, progress_ids: list[int], old_usernames: set[str]) -> None:
-    BadgeProgress.objects.filter(id__in=progress_ids).update(
-        username=learner.username, lms_user_id=learner.lms_user_id)
+def _rename(learner: Learner, rows: list[tuple[int, int, str, int | None]],
+            stale: list[tuple[int, int, str, int | None]]) -> set[int]:
+    """Write the learner's current username on their records; the progress rows renamed.
+
+    Records whose template (or, for the user record, whose name) already has a row under the new
+    name stay as they are: the name is unique per template and the rows held under it are kept.
+    """
+    held = {row[1] for row in rows if row[2] == learner.username}
+    moved = {row[0] for row in stale if row[2] == learner.username or row[1] not in held}
+    BadgeProgress.objects.filter(id__in=moved).update(username=learner.username, lms_user_id=learner.lms_user_id)
+    old_usernames = {row[2] for row in stale if row[0] in moved} - {learner.username}
     if old_usernames:
-        badge_credentials().filter(username__in=old_usernames).update(username=learner.username)
-        host.user_model().objects.filter(lms_user_id=learner.lms_user_id).update(
-            username=learner.username, email=learner.email, full_name=learner.full_name)
+        taken = list(badge_credentials().filter(username=learner.username).values_list("credential_id", flat=True))
+        (badge_credentials().filter(username__in=old_usernames).exclude(credential_id__in=taken)
+         .update(username=learner.username))
+        users = host.user_model().objects
+        if not users.filter(username=learner.username).exists():
+            users.filter(lms_user_id=learner.lms_user_id).update(
+                username=learner.username, email=learner.email, full_name=learner.full_name)
+    return moved
 
 
 def badge_credentials() -> QuerySet:

@@ -167,3 +167,15 @@ def test_the_provider_receives_the_new_email_and_name_after_a_rename(fake_credly
     assert (issued["issued_to_first_name"], issued["issued_to_last_name"]) == ("Renamed", "Learner")
     badge = CredlyBadge.objects.get()
     assert (badge.username, badge.state, str(badge.external_uuid)) == ("renamed-learner", "pending", issued["id"])
+
+
+def test_a_username_held_under_another_id_keeps_its_records_and_events_keep_working(two_group_template, provider):
+    """The LMS gives a name to one learner at a time; rows stay unique per name, so they are shared, not split."""
+    send_grade(COURSE_A, user=learner(1, username="shared"))
+    send_grade(COURSE_B, user=learner(2, username="shared"))
+    send_grade(COURSE_A, user=learner(2, username="taken-over"))  # learner 2 renamed: "shared" is learner 1's row
+
+    assert set(ReceivedEvent.objects.values_list("status", flat=True)) == {"processed"}
+    assert list(CredlyBadge.objects.values_list("username", flat=True)) == ["shared"]
+    assert list(BadgeProgress.objects.order_by("id").values_list("username", "lms_user_id")) == [
+        ("shared", 1001), ("taken-over", 1002)]
