@@ -150,6 +150,10 @@ SETTINGS = (
     Setting("BADGES_SWEEP_GRACE_SECONDS", 300, _number(0)),
     Setting("BADGES_SCHEDULED_SYNC_HOURS", 0, _number(0)),
     Setting("BADGES_CONSUMER_DB_RETRY_MAX_DELAY_SECONDS", 5, _number(0, inclusive=False)),
+    Setting("BADGES_RETIRED_USER_SALTS", [], _of_type(list)),
+    Setting("BADGES_RETIRED_USERNAME_FORMAT", "retired__user_{}", _of_type(str)),
+    Setting("BADGES_RETIRED_EMAIL_FORMAT", "retired__user_{}@retired.invalid", _of_type(str)),
+    Setting("BADGES_RETIREMENT_SERVICE_USERNAMES", ["retirement_service_worker"], _of_type(list)),
     Setting("BADGES_FIELD_ENCRYPTION_KEYS", [], _of_type(list)),  # each key: badges.encryption.check_encryption_keys
     Setting("BADGES_PROVIDER_HTTP", {}, _of_type(dict)),  # its keys: badges.providers.http.check_retry_policy
     Setting("BADGES_API_STAFF_PERMISSION", "", _of_type(str)),

@@ -31,16 +31,16 @@ from dataclasses import asdict, dataclass
 from functools import partial
 from typing import Any
 
-from django.contrib.auth.base_user import AbstractBaseUser
 from django.db import DatabaseError, IntegrityError, OperationalError, connection, transaction
-from django.db.models import F, Q, QuerySet
+from django.db.models import F, Q
 from django.utils import timezone
-from openedx_events.learning.data import BadgeTemplateData, UserData, UserPersonalData
+from openedx_events.learning.data import BadgeTemplateData
 
-from badges import host, issuing, signals
+from badges import host, identity, issuing, signals
 from badges.conf import badges_settings
 from badges.database import database_unreachable
 from badges.events import event_payload, event_signal, find_user_data, unstorable_text
+from badges.identity import Learner
 from badges.models import BadgeProgress, BadgeState, Fulfillment, ReceivedEvent
 from badges.rulebook import current_rulebook
 from badges.rules import EventMatches, ProgressChange, Rulebook, TemplateSpec, match_event, plan_progress
@@ -52,8 +52,6 @@ logger = logging.getLogger(__name__)
 TRANSACTION_ATTEMPTS = 4
 #: After this many failed attempts the sweep stops retrying an event (it stays ``failed``).
 MAX_EVENT_ATTEMPTS = 5
-#: The largest LMS user id the user table stores (a positive 32-bit integer column on every database).
-LMS_USER_ID_MAX = 2**31 - 1
 
 
 class Outcome(enum.Enum):
@@ -63,47 +61,6 @@ class Outcome(enum.Enum):
     APPLIED = "applied"
     FAILED = "failed"  # recorded for the sweep
     REFUSED = "refused"  # holds text no database stores; nothing recorded
-
-
-@dataclass(frozen=True)
-class Learner:
-    """The learner an event names, as ``UserData`` gives it."""
-
-    username: str
-    email: str
-    full_name: str
-    lms_user_id: int | None
-    is_active: bool = True
-
-    @classmethod
-    def from_user_data(cls, user: UserData) -> Learner:
-        pii = user.pii
-        return cls(username=pii.username, email=pii.email or "", full_name=pii.name or "",
-                   lms_user_id=user.id, is_active=bool(user.is_active))
-
-    def user_data(self) -> UserData:
-        return UserData(id=self.lms_user_id, is_active=self.is_active,
-                        pii=UserPersonalData(username=self.username, email=self.email, name=self.full_name))
-
-    def refusal(self) -> str | None:
-        """Why no database could store this learner, or None. The LMS has the same limits, so such a
-        learner is not from it: a NUL or lone surrogate, text longer than its column, an id out of range."""
-        where = unstorable_text({"username": self.username, "email": self.email, "full_name": self.full_name})
-        if where:
-            return f"the learner's {where} holds a NUL character or a lone surrogate"
-        for name in ("username", "email", "full_name"):
-            limit = host.user_model()._meta.get_field(name).max_length
-            if len(getattr(self, name)) > limit:
-                return f"the learner's {name} is longer than {limit} characters"
-        if self.lms_user_id is not None and not 0 <= self.lms_user_id <= LMS_USER_ID_MAX:
-            return f"the learner's LMS user id {self.lms_user_id} is out of range"
-        return None
-
-    def new_user(self) -> AbstractBaseUser:
-        user = host.user_model()(username=self.username, email=self.email, full_name=self.full_name,
-                    lms_user_id=self.lms_user_id, is_active=self.is_active)
-        user.set_unusable_password()
-        return user
 
 
 @dataclass(frozen=True)
@@ -287,21 +244,22 @@ def apply_event(event: IncomingEvent, rulebook: Rulebook, matches: EventMatches,
     with progress), so it is not looked up; the unique constraint on badge records backs that up,
     and a retry after a conflict (``thorough``) looks them up.
     """
-    learner = event.learner
+    replayed = record_id is not None
     with transaction.atomic():
         if not _claim(event, record_id):
             return Outcome.DUPLICATE
-        progress = _locked_progress(learner.username, matches.template_ids)
+        learner, locked = identity.lock_learner(event.learner, replayed)
+        progress = _progress_state([locked[t] for t in matches.template_ids if t in locked])
         fulfilled = {template_id: state.fulfilled for template_id, state in progress.items()}
         changes = [c for c in plan_progress(rulebook, matches, fulfilled) if c.changed]
         if not changes:
             return Outcome.APPLIED
-        progress_ids = _ensure_progress(learner.username, progress, [c.template_id for c in changes if c.add])
+        progress_ids = _ensure_progress(learner, progress, [c.template_id for c in changes if c.add])
         _write_fulfillments(event, changes, progress_ids)
         badges = {template_id: state.badge for template_id, state in progress.items() if state.badge}
         if thorough:
             badges |= _badge_records(learner.username, [c.template_id for c in changes])
-        awarded, revoked = _award_and_revoke(learner, rulebook, changes, badges)
+        awarded, revoked = _award_and_revoke(learner, rulebook, changes, badges, replayed)
         if awarded or revoked:
             transaction.on_commit(partial(_after_commit, awarded, revoked))
     return Outcome.APPLIED
@@ -316,21 +274,18 @@ class ProgressState:
     badge: tuple[int, str] | None  # (badge record id, status)
 
 
-def _locked_progress(username: str, template_ids: Iterable[int]) -> dict[int, ProgressState]:
-    """Lock the learner's progress rows for the templates, then read their fulfillments and badges.
+def _progress_state(locked: list[int]) -> dict[int, ProgressState]:
+    """Read the fulfillments and badges of progress rows :func:`identity.lock_learner` locked.
 
     Two statements on purpose: a reading statement that waited for a lock still sees the data
     as of its start (PostgreSQL), so the read must start after the lock is held, or a
     fulfillment committed by the transaction we waited for would be missed. Both are plain SQL
-    prepared once per size (:func:`_lock_sql`, :func:`_read_sql`): building them with the ORM on every matching
-    event cost more than running them.
+    The read is plain SQL prepared once per size (:func:`_read_sql`): building it with the ORM on every
+    matching event cost more than running it.
     """
-    template_ids = list(template_ids)
+    if not locked:
+        return {}
     with connection.cursor() as cursor:
-        cursor.execute(_lock_sql(connection.vendor, len(template_ids)), [username, *template_ids])
-        locked = [row[0] for row in cursor.fetchall()]
-        if not locked:
-            return {}
         content_types = [kind.template_content_type_id() for kind in issuing.KINDS.values()]
         cursor.execute(_read_sql(connection.vendor, len(locked)), [*content_types, *content_types, *locked])
         rows = cursor.fetchall()
@@ -349,17 +304,6 @@ def _column(model: type, name: str) -> str:
 
 def _table(model: type) -> str:
     return connection.ops.quote_name(model._meta.db_table)
-
-
-@functools.lru_cache(maxsize=32)
-def _lock_sql(vendor: str, templates: int) -> str:
-    """Lock the learner's progress rows of ``templates`` template ids (``vendor`` keys the cache)."""
-    column = functools.partial(_column, BadgeProgress)
-    return (
-        f"SELECT {column('id')} FROM {_table(BadgeProgress)} "  # noqa: S608 - identifiers from model meta
-        f"WHERE {column('username')} = %s AND {column('template')} IN ({', '.join(['%s'] * templates)}) "
-        f"ORDER BY {column('id')}" + (" FOR UPDATE" if connection.features.has_select_for_update else "")
-    )
 
 
 @functools.lru_cache(maxsize=32)
@@ -387,14 +331,16 @@ def _read_sql(vendor: str, progress_rows: int) -> str:
     )
 
 
-def _ensure_progress(username: str, progress: dict[int, ProgressState], template_ids: list[int]) -> dict[int, int]:
+def _ensure_progress(learner: Learner, progress: dict[int, ProgressState], template_ids: list[int]) -> dict[int, int]:
     """Progress ids per template, creating missing rows (a concurrent creator makes this raise and retry)."""
     ids = {template_id: state.progress_id for template_id, state in progress.items()}
-    missing = [BadgeProgress(username=username, template_id=t) for t in template_ids if t not in ids]
+    missing = [BadgeProgress(username=learner.username, lms_user_id=learner.lms_user_id, template_id=t)
+               for t in template_ids if t not in ids]
     if missing:
         created = BadgeProgress.objects.bulk_create(missing)
         if any(row.pk is None for row in created):  # backends that cannot return ids from a bulk insert
-            created = BadgeProgress.objects.filter(username=username, template_id__in=[r.template_id for r in missing])
+            created = BadgeProgress.objects.filter(username=learner.username,
+                                                   template_id__in=[r.template_id for r in missing])
         ids.update((row.template_id, row.pk) for row in created)
     return ids
 
@@ -416,7 +362,8 @@ def _write_fulfillments(event: IncomingEvent, changes: list[ProgressChange], pro
 
 
 def _award_and_revoke(learner: Learner, rulebook: Rulebook, changes: list[ProgressChange],
-                      badges: dict[int, tuple[int, str]]) -> tuple[list[BadgeChange], list[BadgeChange]]:
+                      badges: dict[int, tuple[int, str]],
+                      replayed: bool) -> tuple[list[BadgeChange], list[BadgeChange]]:
     """Award templates this event completed (no badge record yet); revoke awarded badges it made incomplete.
 
     ``badges`` maps template ids to the learner's badge record (id, status). A learner with any
@@ -428,7 +375,7 @@ def _award_and_revoke(learner: Learner, rulebook: Rulebook, changes: list[Progre
     to_revoke = [c for c in changes if c.may_revoke and c.template_id in awarded_before]
     awarded, revoked = [], []
     if to_award:
-        host.user_model().objects.bulk_create([learner.new_user()], ignore_conflicts=True)
+        identity.save_user(learner, replayed)
     for change in to_award:
         template = rulebook.templates[change.template_id]
         badge = issuing.KINDS[template.origin].badge_model.objects.create(
@@ -446,17 +393,9 @@ def _award_and_revoke(learner: Learner, rulebook: Rulebook, changes: list[Progre
     return awarded, revoked
 
 
-def _badge_credentials(username: str) -> QuerySet:
-    """The learner's badge records (base credential rows) of either provider."""
-    return host.UserCredential.objects.filter(
-        username=username,
-        credential_content_type_id__in=[kind.template_content_type_id() for kind in issuing.KINDS.values()],
-    )
-
-
 def _badge_records(username: str, template_ids: Iterable[int]) -> dict[int, tuple[int, str]]:
     """The learner's badge records (id, status) for the templates, by template id: one query."""
-    rows = _badge_credentials(username).filter(credential_id__in=list(template_ids))
+    rows = identity.badge_credentials().filter(username=username, credential_id__in=list(template_ids))
     return {template_id: (badge_id, status) for badge_id, template_id, status in
             rows.values_list("id", "credential_id", "status")}
 

@@ -230,6 +230,10 @@ if os.environ.get("BADGES_FIELD_ENCRYPTION_KEYS"):
     BADGES_FIELD_ENCRYPTION_KEYS = [
         key.strip() for key in os.environ["BADGES_FIELD_ENCRYPTION_KEYS"].split(",") if key.strip()
     ]
+# The LMS's RETIRED_USER_SALTS, comma-separated, oldest first: retiring a learner hashes their username
+# with the last one, as the LMS does (docs/learner-identity.rst).
+if os.environ.get("BADGES_RETIRED_USER_SALTS"):
+    BADGES_RETIRED_USER_SALTS = [salt for salt in os.environ["BADGES_RETIRED_USER_SALTS"].split(",") if salt]
 # The beat entries (sweep, optional scheduled sync) are added by credentials_project/celery.py.
 
 # --- Event bus (openedx-events); the backend is chosen by environment ------------------------

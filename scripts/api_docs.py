@@ -71,23 +71,34 @@ def _table(header: tuple[str, ...], rows: list[tuple[str, ...]]) -> list[str]:
     return [*lines, ""]
 
 
+def _operation(method: str, path: str, operation: dict[str, Any], components: dict[str, Any]) -> list[str]:
+    title = f"{method.upper()} {path}"
+    lines = [title, "~" * len(title), "", operation.get("description", ""), ""]
+    params = [(f"``{p['name']}``", _type_of(p["schema"], components), p.get("description", "").replace("\n", " "))
+              for p in operation.get("parameters", [])]
+    if params:
+        lines += ["Query parameters:", "", *_table(("Parameter", "Type", "Meaning"), params)]
+    body = operation.get("requestBody", {}).get("content", {}).get("application/json")
+    if body:
+        fields = [(f"``{name}``", kind, text) for name, kind, text in _fields(body["schema"], components)]
+        lines += ["Request body:", "", *_table(("Field", "Type", "Meaning"), fields)]
+    content = operation["responses"]["200"].get("content", {}).get("application/json", {})
+    fields = [(f"``{name}``", kind, text) for name, kind, text in _fields(content.get("schema", {}), components)]
+    if fields:
+        lines += ["Response fields (200):", "", *_table(("Field", "Type", "Meaning"), fields)]
+    for example in content.get("examples", {}).values():
+        lines += [f"Example response ({example.get('summary', '')}):", "", ".. code-block:: json", ""]
+        lines += ["   " + line for line in json.dumps(example["value"], indent=2).splitlines()]
+        lines.append("")
+    return lines
+
+
 def reference(schema: dict[str, Any]) -> str:
     components = schema.get("components", {}).get("schemas", {})
     lines = [BEGIN, ""]
     for path, methods in schema["paths"].items():
-        operation = methods["get"]
-        title = f"GET {path}"
-        lines += [title, "~" * len(title), "", operation.get("description", ""), ""]
-        params = [(f"``{p['name']}``", _type_of(p["schema"], components), p.get("description", "").replace("\n", " "))
-                  for p in operation.get("parameters", [])]
-        lines += ["Query parameters:", "", *_table(("Parameter", "Type", "Meaning"), params)]
-        content = operation["responses"]["200"]["content"]["application/json"]
-        fields = [(f"``{name}``", kind, text) for name, kind, text in _fields(content["schema"], components)]
-        lines += ["Response fields (200):", "", *_table(("Field", "Type", "Meaning"), fields)]
-        for example in content.get("examples", {}).values():
-            lines += [f"Example response ({example.get('summary', '')}):", "", ".. code-block:: json", ""]
-            lines += ["   " + line for line in json.dumps(example["value"], indent=2).splitlines()]
-            lines.append("")
+        for method, operation in methods.items():
+            lines += _operation(method, path, operation, components)
     return "\n".join([*lines, END])
 
 

@@ -39,7 +39,7 @@ class BadgeProgressAdmin(BadgesEnabledMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     list_display = ("username", "template", "fulfilled_groups", "ratio", "complete", "modified", "why_not_yet")
     list_filter = ("template__origin",)
     search_fields = ("username", "template__name")
-    fields = ("username", "template", "fulfilled_groups", "ratio", "complete", "created", "modified")
+    fields = ("username", "lms_user_id", "template", "fulfilled_groups", "ratio", "complete", "created", "modified")
     readonly_fields = fields
     inlines = (FulfillmentInline,)
 
@@ -59,7 +59,7 @@ class BadgeProgressAdmin(BadgesEnabledMixin, ReadOnlyAdminMixin, admin.ModelAdmi
         view = self.admin_site.admin_view(lambda request: learner_page(self, request))
         return [path("learner/", view, name="badges_badgeprogress_learner"), *super().get_urls()]
 
-    @admin.display(description="why not yet")
+    @admin.display(description="why?")
     def why_not_yet(self, obj: BadgeProgress) -> str:
         url = reverse(f"{self.admin_site.name}:badges_badgeprogress_learner")
         query = QueryDict(mutable=True)

@@ -10,7 +10,11 @@ from badges.models.templates import BadgeRequirement, BadgeTemplate
 class BadgeProgress(TimeStampedModel):
     """Created on a learner's first fulfilled requirement for a template, never for a lookup."""
 
-    username = models.CharField(max_length=255, db_index=True)
+    username = models.CharField(max_length=255, db_index=True, help_text="The learner's current username.")
+    lms_user_id = models.PositiveIntegerField(
+        null=True, blank=True, db_index=True,
+        help_text="The learner's LMS user id, which identifies them across renames; empty for events without one.",
+    )
     template = models.ForeignKey(BadgeTemplate, on_delete=models.CASCADE, related_name="progress")
 
     class Meta:

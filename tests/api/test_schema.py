@@ -32,11 +32,12 @@ def test_checked_in_schema_and_reference_are_up_to_date():
     assert result.returncode == 0, result.stdout + result.stderr
 
 
-def test_schema_is_served_and_lists_both_resources(api_as):
+def test_schema_is_served_and_lists_every_resource(api_as):
     response = api_as("ann").get("/api/badges/v1/schema/")
 
     schema = yaml.safe_load(response.content)
-    assert set(schema["paths"]) == {"/api/badges/v1/progress/", "/api/badges/v1/badges/"}
+    assert set(schema["paths"]) == {"/api/badges/v1/progress/", "/api/badges/v1/badges/",
+                                   "/api/badges/v1/retirement/"}
     assert "lmsJwt" in schema["components"]["securitySchemes"]
 
 

@@ -48,14 +48,21 @@ CREDLY_KEY = "event-fuzzing-credly-key"
 
 
 
+def lms_user_id_of(username: str) -> int:
+    """One LMS user id per username, as in the LMS (the id, not the name, identifies a learner here)."""
+    return zlib.crc32(username.encode("utf-8", "surrogatepass")) % 2**31
+
+
 @st.composite
 def learners(draw: st.DrawFn) -> UserData:
     """A learner with hostile fields; the email starts with the username's hash, so two learners
-    never share one (the provider refuses a second badge for the same email)."""
+    never share one (the provider refuses a second badge for the same email). The id is the
+    username's own, none, or out of range: renames are not fuzzed here (tests/engine/test_learner_identity.py)."""
     username = draw(st.one_of(hostile_text, st.text(min_size=1, max_size=30)))
     email = f"{zlib.crc32(username.encode('utf-8', 'surrogatepass')):08x}{draw(hostile_text)}"
+    out_of_range = st.one_of(st.integers(max_value=-1), st.integers(min_value=2**31, max_value=2**32))
     return UserData(
-        id=draw(st.one_of(st.none(), st.integers(min_value=-(2**31), max_value=2**32))),
+        id=draw(st.one_of(st.none(), st.just(lms_user_id_of(username)), out_of_range)),
         is_active=draw(st.booleans()),
         pii=UserPersonalData(username=username, email=email, name=draw(st.one_of(hostile_text, st.text(max_size=300)))),
     )
@@ -82,7 +89,8 @@ def refused(status: CoursePassingStatusData) -> bool:
 
 def grade(username: str, *, email: str = "x@example.com", name: str = "X", display_name: str = "Course",
           course: str = REQUIRED_COURSE) -> CoursePassingStatusData:
-    user = UserData(id=1, is_active=True, pii=UserPersonalData(username=username, email=email, name=name))
+    user = UserData(id=lms_user_id_of(username), is_active=True,
+                    pii=UserPersonalData(username=username, email=email, name=name))
     return CoursePassingStatusData(is_passing=True, user=user,
                                    course=CourseData(course_key=CourseKey.from_string(course),
                                                      display_name=display_name))
