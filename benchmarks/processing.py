@@ -1,4 +1,4 @@
-"""Processing benchmark (issue 7): events/s, SQL queries and latency per grade event, for T templates.
+"""Processing benchmark: events/s, SQL queries and latency per grade event, for T templates.
 
     .venv/bin/python benchmarks/processing.py [--db sqlite,postgres] [--templates 10,100,1000]
                                               [--events 2000] [--processes 1,2,4]

@@ -1,4 +1,4 @@
-"""The processing workload of issue 7: a rulebook of T templates and a stream of grade events.
+"""The processing workload: a rulebook of T templates and a stream of grade events.
 
 Needs a configured Django (``django.setup()`` done). Used by ``benchmarks/processing.py`` and by
 the query-count regression guard in ``tests/performance``, so both measure the same thing.
@@ -346,7 +346,7 @@ def _mean(values: Sequence[float]) -> float | None:
 
 
 def summarize(costs: Sequence[EventCost], wall_seconds: float, provider_calls: int) -> dict[str, Any]:
-    """The figures issue 7 asks for, from per-event costs (possibly gathered by several processes)."""
+    """The benchmark's figures, from per-event costs (possibly gathered by several processes)."""
     matching = [cost.queries for cost in costs if cost.matching]
     non_matching = [cost.queries for cost in costs if not cost.matching]
     with_provider_call = [cost.queries for cost in costs if cost.provider_calls]

@@ -1,4 +1,4 @@
-"""Regression guard for issue 7: SQL queries per event do not grow with the number of templates.
+"""Regression guard: SQL queries per event do not grow with the number of templates.
 
 Each scenario sends events through the public signal (as the bus consumer does) at T=1 and at
 T=500 active templates and counts every query, issuing included (transactional database, so
