@@ -115,13 +115,16 @@ def kafka_bus(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Callable[[st
         pytest.fail(f"these scenarios need the local Tansu broker: {reason}")
     with kafka_servers(tmp_path_factory.mktemp("kafka-logs")) as (broker, registry):
         def make(prefix: str) -> Bus:
-            prepare_kafka_topic(broker.address, f"{prefix}-{TOPIC}", [GROUP])
+            # A group of its own per scenario: the broker may still hold the previous scenario's
+            # member in a shared group, and then refuses the offset commit of an outside consumer.
+            group = f"{prefix}-{GROUP}"
+            prepare_kafka_topic(broker.address, f"{prefix}-{TOPIC}", [group])
             env = {"EVENT_BUS_BACKEND": "kafka",
                    "EVENT_BUS_CONSUMER": "badges.testing.kafka_consumer.ShortSessionKafkaEventConsumer",
                    "EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS": broker.address,
                    "EVENT_BUS_KAFKA_SCHEMA_REGISTRY_URL": f"http://{registry.address}",
                    "EVENT_BUS_TOPIC_PREFIX": prefix}
-            return Bus("kafka", env, lambda env, log: start_consumer(env, GROUP, log))
+            return Bus("kafka", env, lambda env, log: start_consumer(env, group, log))
 
         yield make
 
