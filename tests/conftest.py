@@ -71,3 +71,12 @@ def staff_client(client, django_user_model):
     user = django_user_model.objects.create_superuser("admin", "admin@example.com", "password")
     client.force_login(user)
     return client
+
+
+@pytest.fixture
+def real_concurrency(db) -> None:
+    """Skip on SQLite, which serialises writers: a race needs PostgreSQL or MariaDB."""
+    from django.db import connection
+
+    if connection.vendor == "sqlite":
+        pytest.skip("SQLite serialises writers; the race needs PostgreSQL or MariaDB")

@@ -6,47 +6,18 @@ its own) and the second creates two badges; with them, one badge and one provide
 """
 from __future__ import annotations
 
-import threading
 import time
 
 import pytest
-from django.db import connection
 from openedx_events.learning.signals import COURSE_PASSING_STATUS_UPDATED
 
 from badges import issuing
 from badges.models import CredlyBadge, Fulfillment, ReceivedEvent
+from tests.concurrency import race
 from tests.engine.conftest import COURSE_A, COURSE_B, COURSE_C, learner, passing_status, send_grade
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_concurrency")]
 ROUNDS = 6
-
-
-@pytest.fixture(autouse=True)
-def real_concurrency():
-    if connection.vendor == "sqlite":
-        pytest.skip("SQLite serialises writers; the race needs PostgreSQL or MariaDB")
-
-
-def race(*senders) -> None:
-    """Run the senders in threads started together; re-raise the first failure."""
-    barrier = threading.Barrier(len(senders))
-    errors: list[BaseException] = []
-
-    def run(send) -> None:
-        try:
-            barrier.wait(timeout=10)
-            send()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(send,)) for send in senders]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not errors, errors
 
 
 def test_the_last_two_groups_completed_at_once_award_one_badge(two_group_template, add_requirement, provider):

@@ -6,47 +6,17 @@ credential verifies again); two issues take the same index.
 """
 from __future__ import annotations
 
-import threading
-
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from badges.models import OpenBadgeCredential, OpenBadgeStatusList
 from badges.openbadges import documents, store
 from badges.openbadges.verify import LocalResolver, unverified_parts, verify_credential
+from tests.concurrency import race
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("real_concurrency")]
 THREADS = 6
 ROUNDS = 3
-
-
-@pytest.fixture(autouse=True)
-def real_concurrency():
-    if connection.vendor == "sqlite":
-        pytest.skip("SQLite serialises writers; the race needs PostgreSQL or MariaDB")
-
-
-def race(jobs) -> None:
-    barrier = threading.Barrier(len(jobs))
-    errors: list[BaseException] = []
-
-    def run(job) -> None:
-        try:
-            barrier.wait(timeout=10)
-            job()
-        except BaseException as exc:
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run, args=(job,)) for job in jobs]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=60)
-    assert not any(thread.is_alive() for thread in threads)
-    assert not errors, errors
 
 
 def published_bits(status_list: OpenBadgeStatusList) -> bytes:
@@ -59,7 +29,7 @@ def test_concurrent_issues_take_distinct_indexes(make_achievement):
     achievement = make_achievement()
     for round_number in range(ROUNDS):
         names = [f"learner{round_number}-{n}" for n in range(THREADS)]
-        race([lambda name=name: store.issue_credential(achievement, username=name, email=f"{name}@example.com",
+        race(*[lambda name=name: store.issue_credential(achievement, username=name, email=f"{name}@example.com",
                                                         issued_at=timezone.now())
               for name in names])
     assert OpenBadgeStatusList.objects.count() == 1
@@ -73,7 +43,7 @@ def test_concurrent_revokes_each_keep_their_bit_in_the_signed_list(make_achievem
                                           issued_at=timezone.now()) for n in range(THREADS * ROUNDS)]
     for round_number in range(ROUNDS):
         batch = credentials[round_number * THREADS:(round_number + 1) * THREADS]
-        race([lambda credential=credential: store.revoke_credential(str(credential.uuid)) for credential in batch])
+        race(*[lambda credential=credential: store.revoke_credential(str(credential.uuid)) for credential in batch])
 
     bits = published_bits(credentials[0].status_list)
     lost = [c.status_index for c in credentials if not documents.bit_is_set(bits, c.status_index)]
