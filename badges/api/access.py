@@ -5,8 +5,14 @@ Credentials-style host keeps its own defaults and still gets this API's rules.
 """
 from __future__ import annotations
 
+import threading
+import time
+from collections import OrderedDict
+
 from django.apps import apps
 from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.db import connections, router
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
@@ -19,12 +25,13 @@ from rest_framework import exceptions, serializers
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
-from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer, JSONRenderer
+from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer
 from rest_framework.request import Request
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
 from badges.api.learners import learner_key
+from badges.api.rendering import FastJSONRenderer
 from badges.conf import badges_settings
 
 
@@ -53,6 +60,109 @@ def requested_learner(request: Request, asked: str, *, everyone: bool = False) -
     return asked
 
 
+class VerifiedTokens:
+    """Claims of tokens whose signature was checked, by the exact token string, until their ``exp``.
+
+    A learner's client sends the same access token on every call until it expires; checking its
+    signature and decoding it each time costs more than the rest of a progress request. A token
+    not seen before (or with any other byte changed, signature included) misses and is checked in
+    full; an entry is used only before the token's own ``exp`` and only while the verification keys
+    (``JWT_AUTH``'s issuers and JWK set) are those it was checked with. Process-local and bounded:
+    the least recently used token is dropped first.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._entries: OrderedDict[str, tuple[dict, float, tuple]] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get(self, token: str, keys: tuple) -> dict | None:
+        with self._lock:
+            entry = self._entries.get(token)
+            if entry is None:
+                return None
+            claims, expires_at, checked_with = entry
+            if expires_at <= time.time() or checked_with != keys:
+                del self._entries[token]
+                return None
+            self._entries.move_to_end(token)
+        return dict(claims)
+
+    def put(self, token: str, claims: dict, keys: tuple) -> None:
+        expires_at = claims.get("exp")
+        if not isinstance(expires_at, int | float):
+            return
+        with self._lock:
+            self._entries[token] = (dict(claims), float(expires_at), keys)
+            self._entries.move_to_end(token)
+            while len(self._entries) > self.size:
+                self._entries.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+verified_tokens = VerifiedTokens(size=1024)
+
+
+def verification_keys() -> tuple:
+    """What a token's signature is checked against; a cached check holds only while this is unchanged."""
+    jwt_auth = settings.JWT_AUTH
+    return (repr(jwt_auth.get("JWT_ISSUERS")), repr(jwt_auth.get("JWT_PUBLIC_SIGNING_JWK_SET")))
+
+
+class _UserRead:
+    """The plain ``SELECT`` of one user by username, with the converters Django would apply to its columns."""
+
+    def __init__(self, model, alias: str) -> None:
+        connection = connections[alias]
+        quote = connection.ops.quote_name
+        self.model, self.alias = model, alias
+        self.fields = tuple(model._meta.concrete_fields)
+        self.attnames = [field.attname for field in self.fields]
+        columns = ", ".join(quote(field.column) for field in self.fields)
+        username = quote(model._meta.get_field("username").column)
+        self.sql = f"SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {username} = %s"  # noqa: S608
+        self.converters = []
+        for field in self.fields:
+            column = field.get_col(model._meta.db_table)
+            self.converters.append(
+                (tuple(connection.ops.get_db_converters(column) + column.get_db_converters(connection)), column))
+
+    def __call__(self, username: str):
+        connection = connections[self.alias]
+        with connection.cursor() as cursor:
+            cursor.execute(self.sql, [username])
+            row = cursor.fetchone()
+        if row is None:
+            return None
+        values = []
+        for value, (converters, column) in zip(row, self.converters, strict=True):
+            for converter in converters:
+                value = converter(value, column, connection)
+            values.append(value)
+        return self.model.from_db(self.alias, self.attnames, values)
+
+
+_user_reads: dict[tuple, _UserRead] = {}
+
+
+def current_user(username: str):
+    """The user named ``username`` as stored now, or None: one plain query.
+
+    Building the equivalent ORM query (what ``get_or_create`` does) costs several times more than
+    running it, and this runs on every JWT request. Read fresh each time, so a deactivation or a
+    change of staff status counts from the next request on.
+    """
+    model = get_user_model()
+    alias = router.db_for_read(model)
+    read = _user_reads.get((model, alias))
+    if read is None:
+        read = _user_reads[model, alias] = _UserRead(model, alias)
+    return read(username)
+
+
 class SignatureCheckingJwtAuthentication(JwtAuthentication):
     """edx-drf-extensions' JWT authentication, with the token's signature always checked.
 
@@ -61,10 +171,25 @@ class SignatureCheckingJwtAuthentication(JwtAuthentication):
     an empty key set and passes for any signature, so a host that trusts only the LMS's shared
     secret would accept a token signed with any key. This checks the signature against every
     configured key (the JWK set and the first issuer's secret) before the library decodes it.
+
+    A token checked once is not checked again until it expires (:class:`VerifiedTokens`), and the
+    user is read with one plain query per request (:func:`current_user`), so a deactivated account
+    is refused on its next request. Only when the user does not exist yet, or the token's claims
+    differ from the stored user, does the library's own create-and-update run.
     """
 
     @classmethod
     def jwt_decode_token(cls, token: str) -> dict:
+        keys = verification_keys()
+        claims = verified_tokens.get(token, keys)
+        if claims is not None:
+            return claims
+        claims = cls._check_and_decode(token)
+        verified_tokens.put(token, claims, keys)
+        return claims
+
+    @classmethod
+    def _check_and_decode(cls, token: str) -> dict:
         issuer = get_first_jwt_issuer()
         keys = get_verification_jwk_key_set(
             asymmetric_keys=settings.JWT_AUTH.get("JWT_PUBLIC_SIGNING_JWK_SET"), secret_key=issuer.get("SECRET_KEY"))
@@ -72,6 +197,27 @@ class SignatureCheckingJwtAuthentication(JwtAuthentication):
             raise exceptions.AuthenticationFailed("No JWT verification key is configured.")
         verify_jwk_signature_using_keyset(token, keys, aud=issuer.get("AUDIENCE"))
         return super().jwt_decode_token(token)
+
+    def authenticate_credentials(self, payload: dict):
+        username = self._get_username_from_payload(payload)
+        user = current_user(username) if username is not None else None
+        if user is None or not self._matches_claims(user, payload):
+            user = super().authenticate_credentials(payload)
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed("User inactive or deleted.")
+        return user
+
+    def _matches_claims(self, user, payload: dict) -> bool:
+        """Whether the library's update from the claims would leave ``user`` as it is."""
+        mergeable = self.get_jwt_claim_mergeable_attributes()
+        for claim, attribute in self.get_jwt_claim_attribute_map().items():
+            value = payload.get(claim)
+            if attribute in mergeable:
+                if value:
+                    return False
+            elif value is not None and getattr(user, attribute) != value:
+                return False
+        return True
 
 
 class LmsJwtScheme(OpenApiAuthenticationExtension):
@@ -123,13 +269,15 @@ class BadgesAPIView(APIView):
     permission_classes = (IsAuthenticated,)
     throttle_classes = (LearnerRateThrottle,)
     pagination_class = BadgesPagination
+    # The browsable API renders its JSON panel with the first of these that is not itself.
+    renderer_classes = (FastJSONRenderer, BrowsableAPIRenderer)
     schema = AutoSchema()
 
     def get_renderers(self) -> list[BaseRenderer]:
         """JSON; and the browsable API when the host installed ``rest_framework`` (it holds its templates)."""
         if apps.is_installed("rest_framework"):
-            return [JSONRenderer(), BrowsableAPIRenderer()]
-        return [JSONRenderer()]
+            return [FastJSONRenderer(), BrowsableAPIRenderer()]
+        return [FastJSONRenderer()]
 
     def paginate(self, request: Request, rows) -> tuple[list, PageNumberPagination]:
         paginator = self.pagination_class()
