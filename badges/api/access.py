@@ -8,11 +8,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from functools import lru_cache
+from typing import Any
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.db import connections, router
+from django.http import QueryDict
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
 from drf_spectacular.openapi import AutoSchema
 from edx_rest_framework_extensions.auth.jwt.authentication import JwtAuthentication
@@ -288,6 +291,34 @@ class PageQuery(serializers.Serializer):
     page = serializers.IntegerField(required=False, min_value=1, help_text="Page number, from 1.")
     page_size = serializers.IntegerField(required=False, min_value=1, max_value=BadgesPagination.max_page_size,
                                          help_text="Results per page (default 50).")
+
+
+# Query strings longer than this are validated afresh each time: the cache must stay small.
+_CACHED_QUERY_LENGTH = 256
+
+
+def query_filters(serializer_class: type[serializers.Serializer], request: Request) -> dict[str, Any]:
+    """The request's query parameters validated by ``serializer_class`` (a 400 when invalid).
+
+    Validation is a pure function of the query string, and a DRF serializer costs more to build
+    and run than the rest of a progress request's view; a client repeats the same query string
+    call after call, so valid results are kept by exact query string (a bounded LRU).
+    """
+    query_string = request.META.get("QUERY_STRING", "")
+    if len(query_string) > _CACHED_QUERY_LENGTH:
+        return _validate(serializer_class, request.query_params)
+    return dict(_validated_query(serializer_class, query_string))
+
+
+@lru_cache(maxsize=512)
+def _validated_query(serializer_class: type[serializers.Serializer], query_string: str) -> dict[str, Any]:
+    return _validate(serializer_class, QueryDict(query_string))
+
+
+def _validate(serializer_class: type[serializers.Serializer], parameters: QueryDict) -> dict[str, Any]:
+    filters = serializer_class(data=parameters)
+    filters.is_valid(raise_exception=True)
+    return dict(filters.validated_data)
 
 
 class BadgesAPIView(APIView):

@@ -10,7 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from badges import host
-from badges.api.access import BadgesAPIView, PageQuery, requested_learner
+from badges.api.access import BadgesAPIView, PageQuery, query_filters, requested_learner
+from badges.api.catalogue import badge_templates
 from badges.api.learners import records_of
 from badges.api.links import ProviderLinks
 from badges.models import BadgeState, BadgeTemplate, Origin
@@ -77,11 +78,8 @@ def badge_records(filters: dict[str, Any], learner: str | None):
 
 
 def badge_rows(records: list[dict[str, Any]], links: ProviderLinks) -> list[dict[str, Any]]:
-    """The API form of ``records``, with their templates read in one query."""
-    templates = {
-        template["id"]: template for template in BadgeTemplate.objects.filter(
-            pk__in={record["credential_id"] for record in records}).values("id", "uuid", "name", "icon", "origin")
-    }
+    """The API form of ``records``; their templates come from the configuration catalogue."""
+    templates = badge_templates({record["credential_id"] for record in records})
     rows = []
     for record in records:
         template = templates[record["credential_id"]]
@@ -90,13 +88,12 @@ def badge_rows(records: list[dict[str, Any]], links: ProviderLinks) -> list[dict
         rows.append({
             "uuid": record["uuid"],
             "username": record["username"],
-            "template": {"uuid": template["uuid"], "name": template["name"], "image": template["icon"],
-                         "provider": template["origin"]},
+            "template": template,
             "status": record["status"],
             "provider_state": record[f"{CREDLY}__state"] if is_credly else record[f"{ACCREDIBLE}__state"],
             "external_id": None if external_id is None else str(external_id),
             "issued_at": record["created"],
-            "url": links.learner_badge(template["origin"], external_id),
+            "url": links.learner_badge(template["provider"], external_id),
         })
     return rows
 
@@ -125,8 +122,7 @@ class BadgesView(BadgesAPIView):
     """A learner's badges; staff may ask for anyone's, or everyone's, and filter them."""
 
     def get(self, request: Request) -> Response:
-        filters = BadgeFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        learner = requested_learner(request, filters.validated_data["username"].strip(), everyone=True)
-        page, paginator = self.paginate(request, badge_records(filters.validated_data, learner))
+        filters = query_filters(BadgeFilters, request)
+        learner = requested_learner(request, filters["username"].strip(), everyone=True)
+        page, paginator = self.paginate(request, badge_records(filters, learner))
         return paginator.get_paginated_response(badge_rows(page, ProviderLinks.configured()))

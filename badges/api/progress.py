@@ -9,7 +9,7 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from badges.api.access import BadgesAPIView, PageQuery, requested_learner
+from badges.api.access import BadgesAPIView, PageQuery, query_filters, requested_learner
 from badges.api.catalogue import ShownTemplate, shown_templates
 from badges.api.learners import records_of
 from badges.models import BadgeProgress, Fulfillment
@@ -122,11 +122,10 @@ class ProgressView(BadgesAPIView):
     """A learner's progress on every active template with requirements, whether started or not."""
 
     def get(self, request: Request) -> Response:
-        filters = ProgressFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        learner = requested_learner(request, filters.validated_data["username"].strip())
+        filters = query_filters(ProgressFilters, request)
+        learner = requested_learner(request, filters["username"].strip())
         templates = shown_templates()
-        if "template" in filters.validated_data:
-            templates = tuple(t for t in templates if t.uuid == str(filters.validated_data["template"]))
+        if "template" in filters:
+            templates = tuple(t for t in templates if t.uuid == str(filters["template"]))
         page, paginator = self.paginate(request, templates)
         return paginator.get_paginated_response(progress_rows(page, learner))

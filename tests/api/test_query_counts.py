@@ -75,7 +75,7 @@ def test_badge_queries_do_not_grow_with_badges(api_as, templates, make_badge, co
     queries, body = queries_of(client, "/api/badges/v1/badges/", {"page_size": 200})
 
     assert len(body["results"]) == count
-    # user, count, page of badges, their templates
+    # user, configuration version (templates come from the catalogue), count, page of badges
     assert queries == 4
 
 
