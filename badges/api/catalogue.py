@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef
 
 from badges.api.links import ProviderLinks
 from badges.models import BadgeRequirement, BadgeTemplate, RulebookVersion
+from badges.rules import summarize_progress
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,19 @@ class ShownTemplate:
             rid: {"description": description, "event_type": event_type, "fulfilled": False,
                   "fulfilled_at": None, "event_id": None}
             for _, requirements in self.groups for rid, event_type, description in requirements
+        }
+
+    @cached_property
+    def unstarted(self) -> dict[str, Any]:
+        """The progress of a learner who fulfilled none of the requirements: shared by every such response."""
+        summary = summarize_progress(self.group_of, ())
+        return {
+            "template": self.fields,
+            "groups": [{"group": group, "fulfilled": False,
+                        "requirements": [self.unfulfilled[rid] for rid, _, _ in requirements]}
+                       for group, requirements in self.groups],
+            "ratio": summary.ratio,
+            "complete": summary.complete,
         }
 
 
