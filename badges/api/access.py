@@ -8,12 +8,14 @@ from __future__ import annotations
 import threading
 import time
 from collections import OrderedDict
+from collections.abc import Callable
 from functools import lru_cache
 from typing import Any
 
 from django.apps import apps
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.paginator import Page
 from django.db import connections, router
 from django.http import QueryDict
 from drf_spectacular.extensions import OpenApiAuthenticationExtension
@@ -26,6 +28,7 @@ from edx_rest_framework_extensions.auth.jwt.decoder import (
 from edx_rest_framework_extensions.settings import get_first_jwt_issuer
 from rest_framework import exceptions, serializers
 from rest_framework.authentication import SessionAuthentication
+from rest_framework.exceptions import NotFound
 from rest_framework.pagination import PageNumberPagination
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.renderers import BaseRenderer, BrowsableAPIRenderer
@@ -283,6 +286,26 @@ class BadgesPagination(PageNumberPagination):
     page_size = 50
     page_size_query_param = "page_size"
     max_page_size = 200
+
+    def paginate_counted(self, request: Request, fetch: Callable[[int, int], tuple[list, int]]) -> list:
+        """The requested page from ``fetch(offset, limit)``, which gives the page's rows and the number
+        of all rows from one query (Django's paginator counts with a query of its own first).
+
+        The page number is a positive integer: :class:`PageQuery` validated it.
+        """
+        self.request = request
+        page_size = self.get_page_size(request)
+        asked = request.query_params.get(self.page_query_param) or "1"
+        number = int(asked)
+        rows, count = fetch((number - 1) * page_size, page_size)
+        if not rows and number > 1:
+            raise NotFound(self.invalid_page_message.format(page_number=asked, message="That page contains no results"))
+        paginator = self.django_paginator_class((), page_size)
+        paginator.count = count
+        self.page = Page(rows, number, paginator)
+        if paginator.num_pages > 1 and self.template is not None:
+            self.display_page_controls = True
+        return rows
 
 
 class PageQuery(serializers.Serializer):

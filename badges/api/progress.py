@@ -62,12 +62,13 @@ class ProgressPage(serializers.Serializer):
 
 _FULFILLED = PreparedQuery(Fulfillment, lambda learner: Fulfillment.objects.filter(
     progress__in=records_of(BadgeProgress.objects.all(), learner),
-).values_list("requirement_id", "event_id", "event_time"))
+).values_list("requirement_id", "event_id", "event_time"), parameters=("learner",))
 
 
 def progress_rows(templates: Sequence[ShownTemplate], learner: str) -> list[dict[str, Any]]:
     """The progress of ``learner`` on ``templates``: one query, whatever their number."""
-    fulfilled = {requirement: (event_id, event_time) for requirement, event_id, event_time in _FULFILLED.rows(learner)}
+    fulfilled = {requirement: (event_id, event_time)
+                 for requirement, event_id, event_time in _FULFILLED.rows(learner=learner)}
     return [_progress_of(template, fulfilled) for template in templates]
 
 
