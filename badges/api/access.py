@@ -287,19 +287,15 @@ class BadgesPagination(PageNumberPagination):
     page_size_query_param = "page_size"
     max_page_size = 200
 
-    def paginate_counted(self, request: Request, fetch: Callable[[int, int], tuple[list, int]]) -> list:
-        """The requested page from ``fetch(offset, limit)``, which gives the page's rows and the number
-        of all rows from one query (Django's paginator counts with a query of its own first).
-
-        The page number is a positive integer: :class:`PageQuery` validated it.
-        """
+    def paginate_counted(self, request: Request, number: int, fetch: Callable[[int, int], tuple[list, int]]) -> list:
+        """Page ``number`` (validated by :class:`PageQuery`) from ``fetch(offset, limit)``, which gives the
+        page's rows and the number of all rows from one query (Django's paginator counts with a query of
+        its own first)."""
         self.request = request
         page_size = self.get_page_size(request)
-        asked = request.query_params.get(self.page_query_param) or "1"
-        number = int(asked)
         rows, count = fetch((number - 1) * page_size, page_size)
         if not rows and number > 1:
-            raise NotFound(self.invalid_page_message.format(page_number=asked, message="That page contains no results"))
+            raise NotFound(self.invalid_page_message.format(page_number=number, message="The page holds no results"))
         paginator = self.django_paginator_class((), page_size)
         paginator.count = count
         self.page = Page(rows, number, paginator)

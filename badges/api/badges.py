@@ -158,5 +158,5 @@ class BadgesView(BadgesAPIView):
         filters = query_filters(BadgeFilters, request)
         learner = requested_learner(request, filters["username"].strip(), everyone=True)
         paginator = self.pagination_class()
-        page = paginator.paginate_counted(request, partial(badge_page, filters, learner))
+        page = paginator.paginate_counted(request, filters.get("page", 1), partial(badge_page, filters, learner))
         return paginator.get_paginated_response(badge_rows(page, ProviderLinks.configured()))

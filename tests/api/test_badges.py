@@ -119,6 +119,8 @@ def test_a_page_past_the_end_is_a_404(api_as, many_badges):
 
     assert (past.status_code, zero.status_code) == (404, 400)
     assert past.json() == {"detail": "Invalid page."}
+    assert staff.get(URL, {"page_size": 3, "page": "2.0"}).json()["results"] == staff.get(
+        URL, {"page_size": 3, "page": 2}).json()["results"]
 
 
 def test_counts_follow_each_filter_and_the_data(api_as, many_badges, make_badge):
