@@ -162,7 +162,7 @@ def current_user(username: str):
     change of staff status counts from the next request on.
     """
     model = get_user_model()
-    alias = router.db_for_read(model)
+    alias = router.db_for_write(model)  # where the library's get_or_create reads: no replica lag
     read = _user_reads.get((model, alias))
     if read is None:
         read = _user_reads[model, alias] = _UserRead(model, alias)
