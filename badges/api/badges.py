@@ -1,18 +1,21 @@
 """``badges/``: the badges a learner was awarded (or had revoked), with where they stand at the provider."""
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
-from django.db.models import Q
+from django.db.models import Count, Q, Window
 from drf_spectacular.utils import OpenApiExample, extend_schema
 from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from badges import host
-from badges.api.access import BadgesAPIView, PageQuery, requested_learner
+from badges.api.access import BadgesAPIView, PageQuery, query_filters, requested_learner
+from badges.api.catalogue import badge_templates
 from badges.api.learners import records_of
 from badges.api.links import ProviderLinks
+from badges.api.prepared import PreparedQuery
 from badges.models import BadgeState, BadgeTemplate, Origin
 
 # The badge tables extend the host's credential table; these are their reverse one-to-one names.
@@ -76,12 +79,40 @@ def badge_records(filters: dict[str, Any], learner: str | None):
     )
 
 
+def badge_page(filters: dict[str, Any], learner: str | None, offset: int, limit: int) -> tuple[list[dict], int]:
+    """One page of :func:`badge_records` and the number of all of them, read in one query.
+
+    Without a template filter (every learner's own list) the query is compiled once per shape.
+    """
+    if "template" in filters:
+        records = list(badge_records(filters, learner).annotate(total=Window(Count("pk")))[offset:offset + limit])
+    else:
+        values = {name: filters[name] for name in _TEXT_FILTERS if name in filters}
+        if learner is not None:
+            values["learner"] = learner
+        shape = (tuple(values), offset, limit)
+        query = _page_queries.get(shape)
+        if query is None:
+            if len(_page_queries) >= 256:
+                _page_queries.clear()
+            query = _page_queries[shape] = PreparedQuery(host.UserCredential, partial(
+                _records_page, offset=offset, limit=limit), parameters=tuple(values))
+        records = query.dicts(**values)
+    return records, records[0]["total"] if records else 0
+
+
+_TEXT_FILTERS = ("status", "provider_state")
+_page_queries: dict[tuple, PreparedQuery] = {}
+
+
+def _records_page(*, offset: int, limit: int, learner: str | None = None, **filters: str):
+    records = badge_records(filters, learner).annotate(total=Window(Count("pk")))
+    return records[offset:offset + limit]
+
+
 def badge_rows(records: list[dict[str, Any]], links: ProviderLinks) -> list[dict[str, Any]]:
-    """The API form of ``records``, with their templates read in one query."""
-    templates = {
-        template["id"]: template for template in BadgeTemplate.objects.filter(
-            pk__in={record["credential_id"] for record in records}).values("id", "uuid", "name", "icon", "origin")
-    }
+    """The API form of ``records``; their templates come from the configuration catalogue."""
+    templates = badge_templates({record["credential_id"] for record in records})
     rows = []
     for record in records:
         template = templates[record["credential_id"]]
@@ -90,13 +121,12 @@ def badge_rows(records: list[dict[str, Any]], links: ProviderLinks) -> list[dict
         rows.append({
             "uuid": record["uuid"],
             "username": record["username"],
-            "template": {"uuid": template["uuid"], "name": template["name"], "image": template["icon"],
-                         "provider": template["origin"]},
+            "template": template,
             "status": record["status"],
             "provider_state": record[f"{CREDLY}__state"] if is_credly else record[f"{ACCREDIBLE}__state"],
             "external_id": None if external_id is None else str(external_id),
             "issued_at": record["created"],
-            "url": links.learner_badge(template["origin"], external_id),
+            "url": links.learner_badge(template["provider"], external_id),
         })
     return rows
 
@@ -125,8 +155,8 @@ class BadgesView(BadgesAPIView):
     """A learner's badges; staff may ask for anyone's, or everyone's, and filter them."""
 
     def get(self, request: Request) -> Response:
-        filters = BadgeFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        learner = requested_learner(request, filters.validated_data["username"].strip(), everyone=True)
-        page, paginator = self.paginate(request, badge_records(filters.validated_data, learner))
+        filters = query_filters(BadgeFilters, request)
+        learner = requested_learner(request, filters["username"].strip(), everyone=True)
+        paginator = self.pagination_class()
+        page = paginator.paginate_counted(request, filters.get("page", 1), partial(badge_page, filters, learner))
         return paginator.get_paginated_response(badge_rows(page, ProviderLinks.configured()))

@@ -1,4 +1,4 @@
-"""What the progress resource shows of the configuration, read once per configuration version.
+"""What the API shows of the configuration (templates and requirements), read once per configuration version.
 
 Templates and requirements change only through the admin or a provider sync, and both move the
 rulebook version (:class:`badges.models.RulebookVersion`). A request compares that counter (one
@@ -14,6 +14,7 @@ from django.db.models import Exists, OuterRef
 
 from badges.api.links import ProviderLinks
 from badges.models import BadgeRequirement, BadgeTemplate, RulebookVersion
+from badges.rules import summarize_progress
 
 
 @dataclass(frozen=True)
@@ -35,25 +36,68 @@ class ShownTemplate:
             for _, requirements in self.groups for rid, event_type, description in requirements
         }
 
+    @cached_property
+    def unstarted(self) -> dict[str, Any]:
+        """The progress of a learner who fulfilled none of the requirements: shared by every such response."""
+        summary = summarize_progress(self.group_of, ())
+        return {
+            "template": self.fields,
+            "groups": [{"group": group, "fulfilled": False,
+                        "requirements": [self.unfulfilled[rid] for rid, _, _ in requirements]}
+                       for group, requirements in self.groups],
+            "ratio": summary.ratio,
+            "complete": summary.complete,
+        }
+
 
 @dataclass(frozen=True)
 class Catalogue:
-    version: int
+    """The configuration at one version; each part is read the first time a request needs it."""
+
+    version: str
     links: ProviderLinks
-    templates: tuple[ShownTemplate, ...]
+
+    @cached_property
+    def templates(self) -> tuple[ShownTemplate, ...]:
+        return _load(self.links)
+
+    @cached_property
+    def badge_templates(self) -> dict[int, dict[str, Any]]:
+        """Every template (active or not: a badge outlives its template's activity) as a badge shows it, by id."""
+        return _badge_templates(BadgeTemplate.objects.all())
 
 
 _current: Catalogue | None = None
 
 
-def shown_templates() -> tuple[ShownTemplate, ...]:
-    """Active templates that have a requirement, by name; templates in draft at the provider never show."""
+def current() -> Catalogue:
+    """The catalogue of the current configuration version: one cheap query to compare the version."""
     global _current
     version, links = RulebookVersion.current(), ProviderLinks.configured()
     catalogue = _current
     if catalogue is None or catalogue.version != version or catalogue.links != links:
-        catalogue = _current = Catalogue(version, links, _load(links))
-    return catalogue.templates
+        catalogue = _current = Catalogue(version, links)
+    return catalogue
+
+
+def shown_templates() -> tuple[ShownTemplate, ...]:
+    """Active templates that have a requirement, by name; templates in draft at the provider never show."""
+    return current().templates
+
+
+def badge_templates(template_ids: set[int]) -> dict[int, dict[str, Any]]:
+    """The templates of ``template_ids`` as a badge shows them; from the catalogue, or read when the
+    catalogue, built before they were created, lacks them."""
+    known = current().badge_templates
+    missing = template_ids - known.keys()
+    if not missing:
+        return known
+    return {**known, **_badge_templates(BadgeTemplate.objects.filter(pk__in=missing))}
+
+
+def _badge_templates(templates) -> dict[int, dict[str, Any]]:
+    return {pk: {"uuid": str(uuid), "name": name, "image": icon, "provider": origin}
+            for pk, uuid, name, icon, origin in templates.values_list("id", "uuid", "name", "icon", "origin")}
 
 
 def _load(links: ProviderLinks) -> tuple[ShownTemplate, ...]:

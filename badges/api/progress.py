@@ -9,9 +9,10 @@ from rest_framework import serializers
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from badges.api.access import BadgesAPIView, PageQuery, requested_learner
+from badges.api.access import BadgesAPIView, PageQuery, query_filters, requested_learner
 from badges.api.catalogue import ShownTemplate, shown_templates
 from badges.api.learners import records_of
+from badges.api.prepared import PreparedQuery
 from badges.models import BadgeProgress, Fulfillment
 from badges.rules import summarize_progress
 
@@ -59,19 +60,23 @@ class ProgressPage(serializers.Serializer):
     results = ProgressOut(many=True)
 
 
+_FULFILLED = PreparedQuery(Fulfillment, lambda learner: Fulfillment.objects.filter(
+    progress__in=records_of(BadgeProgress.objects.all(), learner),
+).values_list("requirement_id", "event_id", "event_time"), parameters=("learner",))
+
+
 def progress_rows(templates: Sequence[ShownTemplate], learner: str) -> list[dict[str, Any]]:
     """The progress of ``learner`` on ``templates``: one query, whatever their number."""
-    learner_progress = records_of(BadgeProgress.objects.all(), learner)
-    fulfilled = {
-        requirement_id: (event_id, event_time)
-        for requirement_id, event_id, event_time in Fulfillment.objects.filter(progress__in=learner_progress)
-        .values_list("requirement_id", "event_id", "event_time")
-    }
+    fulfilled = {requirement: (event_id, event_time)
+                 for requirement, event_id, event_time in _FULFILLED.rows(learner=learner)}
     return [_progress_of(template, fulfilled) for template in templates]
 
 
 def _progress_of(template: ShownTemplate, fulfilled: dict[int, tuple]) -> dict[str, Any]:
-    summary = summarize_progress(template.group_of, fulfilled)
+    done = [rid for rid in template.group_of if rid in fulfilled]
+    if not done:
+        return template.unstarted
+    summary = summarize_progress(template.group_of, done)
     return {
         "template": template.fields,
         "groups": [
@@ -122,11 +127,10 @@ class ProgressView(BadgesAPIView):
     """A learner's progress on every active template with requirements, whether started or not."""
 
     def get(self, request: Request) -> Response:
-        filters = ProgressFilters(data=request.query_params)
-        filters.is_valid(raise_exception=True)
-        learner = requested_learner(request, filters.validated_data["username"].strip())
+        filters = query_filters(ProgressFilters, request)
+        learner = requested_learner(request, filters["username"].strip())
         templates = shown_templates()
-        if "template" in filters.validated_data:
-            templates = tuple(t for t in templates if t.uuid == str(filters.validated_data["template"]))
+        if "template" in filters:
+            templates = tuple(t for t in templates if t.uuid == str(filters["template"]))
         page, paginator = self.paginate(request, templates)
         return paginator.get_paginated_response(progress_rows(page, learner))

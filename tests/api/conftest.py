@@ -12,6 +12,7 @@ from django.core.cache import cache
 from rest_framework.test import APIClient
 
 from badges.api import catalogue
+from badges.api.access import verified_tokens
 from badges.models import AccredibleBadge, CredlyBadge
 
 
@@ -31,12 +32,14 @@ def jwt_for(username: str, *, administrator: bool = False, email: str = "", lms_
 
 @pytest.fixture(autouse=True)
 def _fresh_caches():
-    """Throttle counts and the template catalogue live in process caches; each test starts from none."""
+    """Throttle counts, the template catalogue and checked tokens live in process caches; each test starts from none."""
     cache.clear()
     catalogue.forget()
+    verified_tokens.clear()
     yield
     cache.clear()
     catalogue.forget()
+    verified_tokens.clear()
 
 
 @pytest.fixture

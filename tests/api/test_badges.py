@@ -109,3 +109,31 @@ def test_bad_filter_is_a_400_naming_it(api_as, query):
 
     assert response.status_code == 400
     assert set(response.json()) == set(query)
+
+
+def test_a_page_past_the_end_is_a_404(api_as, many_badges):
+    staff = api_as("staff", administrator=True)
+
+    past = staff.get(URL, {"page_size": 3, "page": 3})
+    zero = staff.get(URL, {"page_size": 3, "page": 0})
+
+    assert (past.status_code, zero.status_code) == (404, 400)
+    assert past.json() == {"detail": "Invalid page."}
+    assert staff.get(URL, {"page_size": 3, "page": "2.0"}).json()["results"] == staff.get(
+        URL, {"page_size": 3, "page": 2}).json()["results"]
+
+
+def test_counts_follow_each_filter_and_the_data(api_as, many_badges, make_badge):
+    second = many_badges[1]
+    staff = api_as("staff", administrator=True)
+
+    def count(**query):
+        return staff.get(URL, {"page_size": 1, **query}).json()["count"]
+
+    assert (count(), count(username="ann"), count(template=str(second.uuid))) == (4, 1, 2)
+    assert (count(status="revoked"), count(username="ann", provider_state="accepted")) == (2, 1)
+    make_badge(second, "ann", state="accepted")
+    # the same query shapes, compiled on the first requests, count the new badge
+    assert (count(), count(username="ann"), count(template=str(second.uuid))) == (5, 2, 3)
+    assert count(username="ann", provider_state="accepted") == 2
+    assert api_as("nobody").get(URL).json() == {"count": 0, "next": None, "previous": None, "results": []}
