@@ -71,7 +71,7 @@ class RulebookVersion(models.Model):
         """
         token = uuid.uuid4().hex
         touched = None if template_ids is None else sorted({int(pk) for pk in template_ids if pk is not None})
-        with transaction.atomic(using=router.db_for_write(cls)):
+        with transaction.atomic(using=router.db_for_write(cls), savepoint=False):
             # previous_token first: MariaDB assigns left to right, reading values already assigned.
             if not cls.objects.filter(pk=cls.SINGLETON_ID).update(
                 previous_token=F("token"), token=token, sequence=F("sequence") + 1

@@ -127,7 +127,8 @@ def test_a_penalty_changed_and_unlinked(configured):
 
 
 def test_an_admin_bulk_delete(configured, rf):
-    queryset = BadgeRequirement.objects.filter(template__in=configured[:2], event_type=GRADE, rules__data_path="grade.letter")
+    queryset = BadgeRequirement.objects.filter(template__in=configured[:2], event_type=GRADE,
+                                               rules__data_path="grade.letter")
     BadgeRequirementAdmin(BadgeRequirement, admin.site).delete_queryset(rf.post("/"), queryset)
     assert_same_as_full_rebuild()
 
