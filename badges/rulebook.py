@@ -200,7 +200,7 @@ def read_templates(requirement_filter: Q, penalty_filter: Q) -> dict[int, Templa
         .filter(penalty_filter, template__is_active=True)
         .values_list("id", "event_type", "template_id", "rules__data_path", "rules__operator", "rules__value",
                      "requirements__id")
-        .order_by("id")
+        .order_by("id", "rules__id")
     )
     penalty_of: dict[int, tuple[int, str]] = {}
     penalty_rules: dict[int, dict[Rule, None]] = defaultdict(dict)
