@@ -12,7 +12,14 @@ from openedx_events.learning.signals import COURSE_PASSING_STATUS_UPDATED
 
 from badges import rulebook
 from badges.admin.requirements import BadgeRequirementAdmin
-from badges.models import BadgeRequirement, BadgeTemplate, DataRule, PenaltyDataRule, RulebookVersion
+from badges.models import (
+    BadgeRequirement,
+    BadgeTemplate,
+    DataRule,
+    PenaltyDataRule,
+    RulebookChange,
+    RulebookVersion,
+)
 from badges.rulebook import current_rulebook, load_rulebook
 
 from .conftest import COURSE_A, COURSE_B, COURSE_C
@@ -161,3 +168,14 @@ def test_a_change_seen_inside_a_rolled_back_transaction_is_not_kept(configured, 
     configured[0].save()
     assert_same_as_full_rebuild()
     assert configured[2].pk not in current_rulebook(OTHER).templates
+
+
+def test_a_process_behind_the_pruned_log_rebuilds_everything(configured, monkeypatch):
+    monkeypatch.setattr(RulebookChange, "KEPT", 2)
+    monkeypatch.setattr(RulebookChange, "PRUNE_EVERY", 1)
+    for template in configured:
+        template.save()
+    assert RulebookChange.objects.count() == 2  # the change this process is at is gone
+    assert_same_as_full_rebuild(incremental=False)
+    configured[1].save()
+    assert_same_as_full_rebuild()
