@@ -109,19 +109,22 @@ class RulebookChange(models.Model):
 
 class RulebookModel(models.Model):
     """Base of every model that changes what events do: saving or deleting one bumps the version,
-    naming the templates it touched (:meth:`touched_templates`)."""
+    naming the templates it touched (:meth:`touched_templates`), in the change's transaction (a
+    change never commits without its new token)."""
 
     class Meta:
         abstract = True
 
     def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        RulebookVersion.bump(self.touched_templates())
+        with transaction.atomic(using=router.db_for_write(type(self)), savepoint=False):
+            super().save(*args, **kwargs)
+            RulebookVersion.bump(self.touched_templates())
 
     def delete(self, *args, **kwargs):
         touched = self.touched_templates()
-        result = super().delete(*args, **kwargs)
-        RulebookVersion.bump(touched)
+        with transaction.atomic(using=router.db_for_write(type(self)), savepoint=False):
+            result = super().delete(*args, **kwargs)
+            RulebookVersion.bump(touched)
         return result
 
     def touched_templates(self) -> set[int]:
