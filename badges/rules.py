@@ -16,7 +16,7 @@ Data rules compare the value at a dotted key path of the event payload with a te
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
@@ -159,15 +159,17 @@ class _Complement:
 
     items: tuple[Any, ...]
     spans: Mapping[Any, tuple[int, int]]
+    groups: Mapping[Any, tuple[Any, ...]]
 
     @classmethod
-    def build(cls, groups: Mapping[Any, list[Any]]) -> _Complement:
+    def build(cls, groups: Mapping[Any, Sequence[Any]]) -> _Complement:
         items: list[Any] = []
         spans = {}
         for key, members in groups.items():
             spans[key] = (len(items), len(items) + len(members))
             items.extend(members)
-        return cls(tuple(items), MappingProxyType(spans))
+        return cls(tuple(items), MappingProxyType(spans),
+                   MappingProxyType({key: tuple(members) for key, members in groups.items()}))
 
     def without(self, key: Any) -> tuple[Any, ...]:
         start, end = self.spans.get(key, (0, 0))
@@ -182,7 +184,21 @@ def _key_rule(rules: Sequence[Rule], ne_popularity: Mapping[tuple[tuple[str, ...
     if eq_rules:
         return min(eq_rules, key=lambda rule: parse_bool(rule.value) is not None)
     ne_rules = [rule for rule in rules if rule.operator == NE]
-    return max(ne_rules, key=lambda rule: ne_popularity[rule.path, rule.value], default=None)
+    return max(ne_rules, key=lambda rule: ne_popularity.get((rule.path, rule.value), 0), default=None)
+
+
+#: Where an item is filed: ("always",), ("equal", (path, kind, key)) or ("unequal", (path, kind), excluded).
+_Slot = tuple[Any, ...]
+_ALWAYS: _Slot = ("always",)
+
+
+def _slots(rule: Rule | None) -> tuple[_Slot, ...]:
+    """The places an item keyed by ``rule`` is filed in (see :class:`_RuleIndex`)."""
+    if rule is None:
+        return (_ALWAYS,)
+    if rule.operator == EQ:
+        return tuple(("equal", (rule.path, kind, key)) for kind, key in _rule_keys(rule))
+    return (("unequal", (rule.path, "text"), rule.value), ("unequal", (rule.path, "bool"), parse_bool(rule.value)))
 
 
 @dataclass(frozen=True)
@@ -197,42 +213,94 @@ class _RuleIndex:
 
     Looking up a payload costs one dictionary read per indexed path plus the candidates returned,
     none of them a rule known not to hold, so it does not grow with the number of templates.
+
+    ``filed`` remembers where each template's items are, so :meth:`replaced` swaps one template's
+    items by touching only those places: a configuration change costs the same at any number of
+    templates (plus C-speed copies of the top-level maps; the index itself is never mutated, as
+    events of other threads may be reading it).
     """
 
     paths: tuple[tuple[str, ...], ...]
     equal: Mapping[tuple[tuple[str, ...], str, Any], tuple[Any, ...]]
     unequal: Mapping[tuple[tuple[str, ...], str], _Complement]
     always: tuple[Any, ...]
+    filed: Mapping[int, tuple[_Slot, ...]] = field(repr=False)
+    ne_popularity: Mapping[tuple[tuple[str, ...], str], int] = field(repr=False)
+    path_keys: Mapping[tuple[str, ...], int] = field(repr=False)  # equal/unequal keys per path
 
     @classmethod
     def build(cls, items: Iterable[RequirementSpec | PenaltySpec]) -> _RuleIndex:
+        return _EMPTY_INDEX.replaced((), items)
+
+    def members(self, slot: _Slot) -> tuple[Any, ...]:
+        if slot[0] == "equal":
+            return self.equal.get(slot[1], ())
+        if slot[0] == "unequal":
+            complement = self.unequal.get(slot[1])
+            return complement.groups.get(slot[2], ()) if complement is not None else ()
+        return self.always
+
+    def items(self) -> frozenset[Any]:
+        """Every item filed (each once)."""
+        slots = {slot for template_slots in self.filed.values() for slot in template_slots}
+        return frozenset(item for slot in slots for item in self.members(slot))
+
+    def replaced(self, template_ids: Collection[int],
+                 items: Iterable[RequirementSpec | PenaltySpec]) -> _RuleIndex:
+        """A new index without the items of ``template_ids`` and with ``items`` (of those templates) added.
+
+        Work done: the places the removed and added items are filed in, not the whole index.
+        """
         items = list(items)
-        ne_popularity: dict[tuple[tuple[str, ...], str], int] = defaultdict(int)
-        for item in items:
+        removing = frozenset(template_ids)
+        touched = {slot for tid in removing for slot in self.filed.get(tid, ())}
+        popularity = self.ne_popularity.copy()
+        removed = {item.id: item for slot in touched for item in self.members(slot) if item.template_id in removing}
+        for item, change in [*((item, -1) for item in removed.values()), *((item, 1) for item in items)]:
             for rule in item.rules:
                 if rule.operator == NE:
-                    ne_popularity[rule.path, rule.value] += 1
-        equal: dict[tuple[tuple[str, ...], str, Any], list[Any]] = defaultdict(list)
-        unequal: dict[tuple[tuple[str, ...], str], dict[Any, list[Any]]] = defaultdict(lambda: defaultdict(list))
-        always = []
+                    popularity[rule.path, rule.value] = popularity.get((rule.path, rule.value), 0) + change
+                    if not popularity[rule.path, rule.value]:
+                        del popularity[rule.path, rule.value]
+        added: dict[_Slot, list[Any]] = defaultdict(list)
+        filed_now: dict[int, dict[_Slot, None]] = defaultdict(dict)
         for item in items:
-            rule = _key_rule(item.rules, ne_popularity)
-            if rule is None:
-                always.append(item)
-                continue
-            truth = parse_bool(rule.value)
-            if rule.operator == EQ:
-                for kind, key in _rule_keys(rule):
-                    equal[rule.path, kind, key].append(item)
+            for slot in _slots(_key_rule(item.rules, popularity)):
+                added[slot].append(item)
+                filed_now[item.template_id][slot] = None
+        filed = self.filed.copy()
+        for tid in removing:
+            filed.pop(tid, None)
+        filed.update({tid: tuple(slots) for tid, slots in filed_now.items()})
+
+        equal, unequal, always = self.equal.copy(), self.unequal.copy(), self.always
+        path_keys = self.path_keys.copy()
+        complements: dict[tuple[tuple[str, ...], str], dict[Any, tuple[Any, ...]]] = {}
+        for slot in touched | added.keys():
+            members = tuple(item for item in self.members(slot) if item.template_id not in removing)
+            members += tuple(added.get(slot, ()))
+            if slot[0] == "always":
+                always = members
+            elif slot[0] == "equal":
+                _update_key(equal, path_keys, slot[1], members)
             else:
-                unequal[rule.path, "text"][rule.value].append(item)
-                unequal[rule.path, "bool"][truth].append(item)
-        paths = [path for path, _kind, _key in equal] + [path for path, _kind in unequal]
-        return cls(
-            paths=tuple(dict.fromkeys(paths)),
-            equal=MappingProxyType({key: tuple(members) for key, members in equal.items()}),
-            unequal=MappingProxyType({key: _Complement.build(groups) for key, groups in unequal.items()}),
-            always=tuple(always),
+                if slot[1] not in complements:
+                    complement = self.unequal.get(slot[1])
+                    complements[slot[1]] = complement.groups.copy() if complement is not None else {}
+                if members:
+                    complements[slot[1]][slot[2]] = members
+                else:
+                    complements[slot[1]].pop(slot[2], None)
+        for key, groups in complements.items():
+            _update_key(unequal, path_keys, key, _Complement.build(groups) if groups else None)
+        return _RuleIndex(
+            paths=tuple(path_keys),
+            equal=MappingProxyType(equal),
+            unequal=MappingProxyType(unequal),
+            always=always,
+            filed=MappingProxyType(filed),
+            ne_popularity=MappingProxyType(popularity),
+            path_keys=MappingProxyType(path_keys),
         )
 
     def candidates(self, payload: Mapping[str, Any]) -> list[Any]:
@@ -251,6 +319,26 @@ class _RuleIndex:
 
     def matching(self, payload: Mapping[str, Any]) -> tuple[Any, ...]:
         return tuple(item for item in self.candidates(payload) if all_hold(item.rules, payload))
+
+
+def _update_key(index: dict[Any, Any], path_keys: dict[tuple[str, ...], int], key: tuple[Any, ...],
+                value: Any) -> None:
+    """Set (a non-empty ``value``) or drop ``key`` of ``index``, counting the keys of its path (``key[0]``)."""
+    existed = key in index
+    if value:
+        index[key] = value
+        if not existed:
+            path_keys[key[0]] = path_keys.get(key[0], 0) + 1
+    elif existed:
+        del index[key]
+        path_keys[key[0]] -= 1
+        if not path_keys[key[0]]:
+            del path_keys[key[0]]
+
+
+_EMPTY_INDEX = _RuleIndex(paths=(), equal=MappingProxyType({}), unequal=MappingProxyType({}), always=(),
+                          filed=MappingProxyType({}), ne_popularity=MappingProxyType({}),
+                          path_keys=MappingProxyType({}))
 
 
 @dataclass(frozen=True)
@@ -272,6 +360,25 @@ class Rulebook:
             templates=MappingProxyType({template.id: template for template in templates}),
             requirements=_RuleIndex.build(requirements),
             penalties=_RuleIndex.build(penalties),
+        )
+
+    def replaced(self, version: str, template_ids: Collection[int], templates: Iterable[TemplateSpec],
+                 requirements: Iterable[RequirementSpec], penalties: Iterable[PenaltySpec]) -> Rulebook:
+        """This rulebook with the templates ``template_ids`` replaced by ``templates`` and their items.
+
+        ``templates`` (and the items) hold those of ``template_ids`` that are active and concern
+        this event type now; the others are dropped.
+        """
+        kept = self.templates.copy()
+        for tid in template_ids:
+            kept.pop(tid, None)
+        kept.update((template.id, template) for template in templates)
+        return Rulebook(
+            event_type=self.event_type,
+            version=version,
+            templates=MappingProxyType(kept),
+            requirements=self.requirements.replaced(template_ids, requirements),
+            penalties=self.penalties.replaced(template_ids, penalties),
         )
 
 

@@ -92,7 +92,7 @@ def upsert_credly_template(
     if changed:
         template.save(update_fields=[*PROVIDER_FIELDS, "organization", "modified"])
     elif deactivated:
-        RulebookVersion.bump()
+        RulebookVersion.bump([template.pk])
     return template, False
 
 
@@ -212,7 +212,7 @@ def _apply(
         if to_update:
             BadgeTemplate.objects.bulk_update(to_update, [*PROVIDER_FIELDS, "modified"])
         if deactivate_withdrawn(withdrawn) or to_update:
-            RulebookVersion.bump()
+            RulebookVersion.bump([*withdrawn, *(template.pk for template in to_update)])
     result.created = len(to_create)
     logger.info("badge template sync: %s", result)
     return result

@@ -209,6 +209,7 @@ def measured_run(args: argparse.Namespace, events: list, warmup) -> dict[str, An
     return {
         "started": measurement.started,
         "finished": measurement.finished,
+        "cpu_seconds": measurement.cpu_seconds,
         "provider_calls": measurement.provider_calls.total,
         "unexpected_provider_calls": measurement.provider_calls.other[:5],
         "costs": [[c.matching, c.queries, c.seconds, c.receiver_errors, c.provider_calls] for c in measurement.costs],
@@ -326,6 +327,7 @@ def configuration(args: argparse.Namespace) -> dict[str, Any]:
         "templates": args.templates,
         "processes": args.processes,
         **summary,
+        "events_per_cpu_s": round(len(costs) / sum(run["cpu_seconds"] for run in runs), 1),
         "badges_awarded": badges.filter(status=CredlyBadge.Status.AWARDED).count(),
         "badges_revoked": badges.filter(status=CredlyBadge.Status.REVOKED).count(),
         "badges_issued": badges.exclude(external_uuid=None).count(),

@@ -303,6 +303,7 @@ class Measurement:
     finished: float
     provider_calls: ProviderCalls
     examples: dict[str, list[str]]
+    cpu_seconds: float  # of this process: unlike wall time, barely moved by other load on the machine
 
     def summary(self) -> dict[str, Any]:
         return summarize(self.costs, self.finished - self.started, self.provider_calls.total)
@@ -315,7 +316,7 @@ def process_events(events: Sequence[BenchEvent]) -> Measurement:
     examples: dict[str, list[str]] = {}
     counter = QueryCounter()
     with credly_answered_in_process() as calls, connection.execute_wrapper(counter):
-        started = time.time()
+        started, cpu_started = time.time(), time.process_time()
         for event, payload in zip(events, payloads, strict=True):
             calls_before = calls.total
             begin = time.perf_counter()
@@ -326,8 +327,8 @@ def process_events(events: Sequence[BenchEvent]) -> Measurement:
             if event.matching and len(statements) > len(examples.get("most expensive", ())):
                 examples["most expensive"] = statements
             costs.append(EventCost(event.matching, len(statements), elapsed, errors, calls.total - calls_before))
-        finished = time.time()
-    return Measurement(costs, started, finished, calls, examples)
+        finished, cpu_seconds = time.time(), time.process_time() - cpu_started
+    return Measurement(costs, started, finished, calls, examples, cpu_seconds)
 
 
 def measure_one(event: BenchEvent) -> MeasuredEvent:

@@ -32,7 +32,8 @@ class BadgesEnabledMixin:
 
 
 class RulebookAdminMixin(BadgesEnabledMixin):
-    """For models whose rows steer processing: a bulk delete bypasses ``Model.delete()``, so bump here.
+    """For models whose rows steer processing: a bulk delete bypasses ``Model.delete()``, so bump here,
+    naming the templates the deleted rows belonged to (read before the delete).
 
     Their pages share a little CSS that keeps the inline rows narrow.
     """
@@ -41,8 +42,9 @@ class RulebookAdminMixin(BadgesEnabledMixin):
         css = {"all": ("badges/admin.css",)}
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet) -> None:
+        touched = queryset.model.templates_of(queryset)
         super().delete_queryset(request, queryset)
-        RulebookVersion.bump()
+        RulebookVersion.bump(touched)
 
 
 def guarded_delete_action(blocked: Q, reason: str) -> Callable[..., HttpResponse | None]:

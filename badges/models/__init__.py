@@ -20,6 +20,7 @@ from badges.models.templates import (
     DataRule,
     Origin,
     PenaltyDataRule,
+    RulebookChange,
     RulebookVersion,
 )
 
@@ -49,5 +50,6 @@ __all__ = [
     "PenaltyDataRule",
     "ProviderBadge",
     "ReceivedEvent",
+    "RulebookChange",
     "RulebookVersion",
 ]

@@ -3,10 +3,12 @@ from __future__ import annotations
 
 import string
 import uuid
+from collections.abc import Iterable
 
 from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
-from django.db import connections, models, router
+from django.db import connections, models, router, transaction
+from django.db.models import F, QuerySet
 
 from badges.host import AbstractCredential, TimeStampedModel
 from badges.models.accounts import AccredibleAPIConfig, CredlyOrganization
@@ -27,10 +29,13 @@ class RulebookVersion(models.Model):
     before each event, so an admin change takes effect on the next event without a restart.
     The token is random, never a counter: a rolled-back transaction or a restored database can
     bring a counter back to a value a process has already cached with other rows; a random token
-    is never seen twice.
+    is never seen twice. ``sequence`` counts the changes, only to find a process's place in
+    :class:`RulebookChange`; the tokens, not the counter, prove a change follows another.
     """
 
     token = models.CharField(max_length=32, default="")
+    previous_token = models.CharField(max_length=32, default="")
+    sequence = models.BigIntegerField(default=0)
     changed = models.DateTimeField(auto_now=True)
 
     SINGLETON_ID = 1
@@ -40,41 +45,116 @@ class RulebookVersion(models.Model):
 
     @classmethod
     def current(cls) -> str:
-        """The token, read with one plain query: it runs for every event, and building the
-        equivalent ORM query cost several times more than executing it."""
+        """The token (see :meth:`current_state`)."""
+        return cls.current_state()[0]
+
+    @classmethod
+    def current_state(cls) -> tuple[str, int]:
+        """The token and sequence, read with one plain query: it runs for every event, and building
+        the equivalent ORM query cost several times more than executing it."""
         connection = connections[router.db_for_read(cls)]
         table = connection.ops.quote_name(cls._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT token FROM {table} WHERE id = %s", [cls.SINGLETON_ID])  # noqa: S608
+            cursor.execute(f"SELECT token, sequence FROM {table} WHERE id = %s", [cls.SINGLETON_ID])  # noqa: S608
             row = cursor.fetchone()
-        return row[0] if row is not None else ""
+        return (row[0], row[1]) if row is not None else ("", 0)
 
     @classmethod
-    def bump(cls) -> None:
-        """Give the configuration a new token. Inside a transaction it becomes visible with the change.
+    def bump(cls, template_ids: Iterable[int] | None = None) -> None:
+        """Give the configuration a new token and log the change: ``template_ids`` are the templates
+        whose requirements, penalties or rules it may have changed (None: anything, processes then
+        rebuild everything). Inside a transaction both become visible with the change.
 
-        Code that changes configuration with ``QuerySet.update()`` or M2M writes outside a
-        ``save()`` must call this itself.
+        The version row is updated first: its row lock orders concurrent changes, so the log's
+        sequence follows commit order. Code that changes configuration with ``QuerySet.update()``
+        or M2M writes outside a ``save()`` must call this itself.
         """
         token = uuid.uuid4().hex
-        if not cls.objects.filter(pk=cls.SINGLETON_ID).update(token=token):
-            cls.objects.update_or_create(pk=cls.SINGLETON_ID, defaults={"token": token})
+        touched = None if template_ids is None else sorted({int(pk) for pk in template_ids if pk is not None})
+        with transaction.atomic(using=router.db_for_write(cls), savepoint=False):
+            # previous_token first: MariaDB assigns left to right, reading values already assigned.
+            if not cls.objects.filter(pk=cls.SINGLETON_ID).update(
+                previous_token=F("token"), token=token, sequence=F("sequence") + 1
+            ):
+                cls.objects.update_or_create(pk=cls.SINGLETON_ID,
+                                             defaults={"token": token, "previous_token": "", "sequence": 1})
+            previous, sequence = cls.objects.filter(pk=cls.SINGLETON_ID).values_list("previous_token", "sequence").get()
+            RulebookChange.objects.create(sequence=sequence, previous_token=previous, token=token,
+                                          template_ids=touched)
+            if sequence % RulebookChange.PRUNE_EVERY == 0:
+                RulebookChange.objects.filter(sequence__lte=sequence - RulebookChange.KEPT).delete()
+
+
+class RulebookChange(models.Model):
+    """One configuration change: the token it replaced, the token it set, the templates it touched.
+
+    Append-only (the oldest rows are pruned). A process cached at token X reads the changes after
+    its sequence and follows them from X to the current token: it then reloads only the templates
+    they name. Where the chain breaks (a rolled-back change it had seen inside its own transaction,
+    a restored database, pruned rows) or a change names no templates, it rebuilds everything.
+    """
+
+    sequence = models.BigIntegerField(db_index=True)
+    previous_token = models.CharField(max_length=32)
+    token = models.CharField(max_length=32)
+    template_ids = models.JSONField(null=True, help_text="Templates touched; null: any configuration.")
+    created = models.DateTimeField(auto_now_add=True)
+
+    KEPT = 1000  # changes kept: a process further behind rebuilds everything
+    PRUNE_EVERY = 100
+
+    def __str__(self) -> str:
+        return f"configuration change {self.sequence}"
 
 
 class RulebookModel(models.Model):
-    """Base of every model that changes what events do: saving or deleting one bumps the version."""
+    """Base of every model that changes what events do: saving or deleting one bumps the version,
+    naming the templates it touched (:meth:`touched_templates`), in the change's transaction (a
+    change never commits without its new token)."""
 
     class Meta:
         abstract = True
 
     def save(self, *args, **kwargs):
-        super().save(*args, **kwargs)
-        RulebookVersion.bump()
+        with transaction.atomic(using=router.db_for_write(type(self)), savepoint=False):
+            super().save(*args, **kwargs)
+            RulebookVersion.bump(self.touched_templates())
 
     def delete(self, *args, **kwargs):
-        result = super().delete(*args, **kwargs)
-        RulebookVersion.bump()
+        touched = self.touched_templates()
+        with transaction.atomic(using=router.db_for_write(type(self)), savepoint=False):
+            result = super().delete(*args, **kwargs)
+            RulebookVersion.bump(touched)
         return result
+
+    def touched_templates(self) -> set[int]:
+        """The templates whose rulebook entries saving or deleting this row changes."""
+        raise NotImplementedError
+
+    @classmethod
+    def templates_of(cls, queryset: QuerySet) -> set[int]:
+        """The templates a bulk change of ``queryset``'s rows touches (read before the change)."""
+        raise NotImplementedError
+
+
+class TemplateChildModel(RulebookModel):
+    """A row of one template (requirement, penalty): moving it to another template touches both."""
+
+    class Meta:
+        abstract = True
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        instance = super().from_db(db, field_names, values)
+        instance.stored_template_id = instance.__dict__.get("template_id")
+        return instance
+
+    def touched_templates(self) -> set[int]:
+        return {self.template_id, getattr(self, "stored_template_id", None)} - {None}
+
+    @classmethod
+    def templates_of(cls, queryset: QuerySet) -> set[int]:
+        return set(queryset.values_list("template_id", flat=True))
 
 
 class BadgeTemplate(RulebookModel, AbstractCredential):
@@ -97,6 +177,13 @@ class BadgeTemplate(RulebookModel, AbstractCredential):
 
     def __str__(self) -> str:
         return self.name or str(self.uuid)
+
+    def touched_templates(self) -> set[int]:
+        return {self.pk} - {None}
+
+    @classmethod
+    def templates_of(cls, queryset: QuerySet) -> set[int]:
+        return set(queryset.values_list("pk", flat=True))
 
     def clean(self) -> None:
         if self.is_active and (self.pk is None or not self.requirements.exists()):
@@ -143,7 +230,7 @@ class AccredibleGroup(BadgeTemplate):
         super().save(*args, **kwargs)
 
 
-class BadgeRequirement(RulebookModel, TimeStampedModel):
+class BadgeRequirement(TemplateChildModel, TimeStampedModel):
     """One way to fulfil a group: an event of ``event_type`` whose payload satisfies every rule.
 
     Requirements sharing a ``group`` letter are alternatives (OR); all groups are needed (AND).
@@ -204,8 +291,15 @@ class DataRule(AbstractDataRule):
             ),
         ]
 
+    def touched_templates(self) -> set[int]:
+        return BadgeRequirement.templates_of(BadgeRequirement.objects.filter(pk=self.requirement_id))
 
-class BadgePenalty(RulebookModel, TimeStampedModel):
+    @classmethod
+    def templates_of(cls, queryset: QuerySet) -> set[int]:
+        return set(queryset.values_list("requirement__template_id", flat=True))
+
+
+class BadgePenalty(TemplateChildModel, TimeStampedModel):
     """An event that takes progress back: it removes the fulfillments of ``requirements``."""
 
     template = models.ForeignKey(BadgeTemplate, on_delete=models.CASCADE, related_name="penalties")
@@ -229,3 +323,10 @@ class PenaltyDataRule(AbstractDataRule):
                 fields=["penalty", "data_path", "operator", "value"], name="badges_unique_penalty_data_rule"
             ),
         ]
+
+    def touched_templates(self) -> set[int]:
+        return BadgePenalty.templates_of(BadgePenalty.objects.filter(pk=self.penalty_id))
+
+    @classmethod
+    def templates_of(cls, queryset: QuerySet) -> set[int]:
+        return set(queryset.values_list("penalty__template_id", flat=True))

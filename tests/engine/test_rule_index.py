@@ -134,3 +134,47 @@ def test_index_key_prefers_the_most_selective_rule():
     book = build(requirements)
     assert book.requirements.candidates({"is_passing": True, "course": {"course_key": "k3"}}) == []
     assert len(book.requirements.candidates({"is_passing": False, "course": {"course_key": "k3"}})) == 50
+
+
+def test_replacing_templates_one_by_one_matches_what_building_the_final_items_matches():
+    """The incremental path (a configuration change swaps one template's items) against a build."""
+    rng = random.Random(11)
+    for _round in range(60):
+        requirements = {i: RequirementSpec(i, i % 9, "A", random_rules(rng)) for i in range(rng.randrange(1, 40))}
+        penalties = {i: PenaltySpec(i, i % 9, frozenset(), random_rules(rng)) for i in range(rng.randrange(0, 12))}
+        book = build(list(requirements.values()), list(penalties.values()))
+        next_id = 1000
+        for _change in range(8):
+            template = rng.randrange(11)  # some changes add a template, some remove one entirely
+            for items, spec in ((requirements, RequirementSpec), (penalties, PenaltySpec)):
+                for key in [key for key, item in items.items() if item.template_id == template]:
+                    del items[key]
+                for _new in range(rng.choice((0, 1, 2, 3))):
+                    next_id += 1
+                    extra = "A" if spec is RequirementSpec else frozenset()
+                    items[next_id] = spec(next_id, template, extra, random_rules(rng))
+            changed = [item for item in (*requirements.values(), *penalties.values()) if item.template_id == template]
+            specs = build([r for r in changed if isinstance(r, RequirementSpec)],
+                          [p for p in changed if isinstance(p, PenaltySpec)]).templates.values()
+            book = book.replaced("v2", {template}, specs,
+                                 [r for r in changed if isinstance(r, RequirementSpec)],
+                                 [p for p in changed if isinstance(p, PenaltySpec)])
+            rebuilt = build(list(requirements.values()), list(penalties.values()))
+            assert dict(book.templates) == dict(rebuilt.templates)
+            assert book.requirements.items() == rebuilt.requirements.items()
+            assert book.penalties.items() == rebuilt.penalties.items()
+            for _event in range(20):
+                payload = random_payload(rng)
+                matches, expected = match_event(book, payload), match_event(rebuilt, payload)
+                assert sorted(r.id for r in matches.requirements) == sorted(r.id for r in expected.requirements)
+                assert sorted(p.id for p in matches.penalties) == sorted(p.id for p in expected.penalties)
+                assert len(matches.requirements) == len({r.id for r in matches.requirements})
+
+
+def test_replacing_a_template_leaves_no_empty_key_or_path_behind():
+    book = build([RequirementSpec(1, 1, "A", (Rule.of("grade.letter", "eq", "A"),)),
+                  RequirementSpec(2, 2, "A", (Rule.of("course.org", "ne", "X"),))])
+    emptied = book.replaced("v2", {1, 2}, [], [], [])
+    assert emptied.requirements.paths == () and not emptied.requirements.equal
+    assert not emptied.requirements.unequal and not emptied.requirements.filed
+    assert not emptied.templates
