@@ -7,6 +7,7 @@ LMS's retired values (a salted hash of the username), keeping every row, count a
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, replace
@@ -49,11 +50,10 @@ class Learner:
     def refusal(self) -> str | None:
         """Why no database could store this learner, or None. The LMS has the same limits, so such a
         learner is not from it: a NUL or lone surrogate, text longer than its column, an id out of range."""
-        where = unstorable_text({"username": self.username, "email": self.email, "full_name": self.full_name})
-        if where:
-            return f"the learner's {where} holds a NUL character or a lone surrogate"
         for name in ("username", "email", "full_name"):
-            limit = host.user_model()._meta.get_field(name).max_length
+            if unstorable_text(getattr(self, name)):
+                return f"the learner's {name} holds a NUL character or a lone surrogate"
+        for name, limit in _user_field_limits(host.user_model()).items():
             if len(getattr(self, name)) > limit:
                 return f"the learner's {name} is longer than {limit} characters"
         if self.lms_user_id is not None and not 0 <= self.lms_user_id <= LMS_USER_ID_MAX:
@@ -65,6 +65,12 @@ class Learner:
                     lms_user_id=self.lms_user_id, is_active=self.is_active)
         user.set_unusable_password()
         return user
+
+
+@functools.cache
+def _user_field_limits(user_model: type) -> dict[str, int]:
+    """Lengths the user table stores, per learner field (cached: every event's learner is checked)."""
+    return {name: user_model._meta.get_field(name).max_length for name in ("username", "email", "full_name")}
 
 
 def learner_progress(learner: Learner) -> Q:

@@ -1,6 +1,7 @@
 """Badge templates and the rules that award (requirements) or revoke (penalties) them."""
 from __future__ import annotations
 
+import functools
 import string
 import uuid
 
@@ -43,9 +44,8 @@ class RulebookVersion(models.Model):
         """The token, read with one plain query: it runs for every event, and building the
         equivalent ORM query cost several times more than executing it."""
         connection = connections[router.db_for_read(cls)]
-        table = connection.ops.quote_name(cls._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT token FROM {table} WHERE id = %s", [cls.SINGLETON_ID])  # noqa: S608
+            cursor.execute(_token_sql(connection.ops.quote_name(cls._meta.db_table)))
             row = cursor.fetchone()
         return row[0] if row is not None else ""
 
@@ -59,6 +59,12 @@ class RulebookVersion(models.Model):
         token = uuid.uuid4().hex
         if not cls.objects.filter(pk=cls.SINGLETON_ID).update(token=token):
             cls.objects.update_or_create(pk=cls.SINGLETON_ID, defaults={"token": token})
+
+
+@functools.cache
+def _token_sql(table: str) -> str:
+    """The token query, without parameters (the id is a constant), so no placeholder is rewritten per call."""
+    return f"SELECT token FROM {table} WHERE id = {RulebookVersion.SINGLETON_ID:d}"  # noqa: S608 - constants
 
 
 class RulebookModel(models.Model):
