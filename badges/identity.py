@@ -18,7 +18,7 @@ from django.db import connections, router, transaction
 from django.db.models import Q, QuerySet
 from openedx_events.learning.data import UserData, UserPersonalData
 
-from badges import host, issuing
+from badges import host, issuing, sql
 from badges.conf import badges_settings
 from badges.events import unstorable_text
 from badges.models import BadgeProgress, BadgeState, ReceivedEvent
@@ -73,17 +73,6 @@ def _user_field_limits(user_model: type) -> dict[str, int]:
     return {name: user_model._meta.get_field(name).max_length for name in ("username", "email", "full_name")}
 
 
-def learner_progress(learner: Learner) -> Q:
-    """The learner's progress rows: by LMS user id, plus the rows of their username.
-
-    Rows of the username stored under another id are included: the LMS gives a username to one
-    learner at a time and the rows are unique per username, so they stay keyed by it, as before ids.
-    """
-    if learner.lms_user_id is None:
-        return Q(username=learner.username)
-    return Q(lms_user_id=learner.lms_user_id) | Q(username=learner.username)
-
-
 def lock_learner(learner: Learner, replayed: bool) -> tuple[Learner, dict[int, int]]:
     """Lock every progress row of the learner; follow a rename; the current learner and {template: row}.
 
@@ -91,8 +80,12 @@ def lock_learner(learner: Learner, replayed: bool) -> tuple[Learner, dict[int, i
     id) is written on the learner's records. An event replayed by the sweep is older than what the
     records say, so it takes the current username instead of renaming the learner back.
     """
-    rows = list(BadgeProgress.objects.select_for_update().filter(learner_progress(learner))
-                .values_list("id", "template_id", "username", "lms_user_id"))
+    connection = connections[router.db_for_write(BadgeProgress)]
+    by_id = learner.lms_user_id is not None
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_sql(connection.alias, by_id),
+                       [learner.lms_user_id, learner.username] if by_id else [learner.username])
+        rows = cursor.fetchall()
     stale = [row for row in rows if row[2] != learner.username
              or (learner.lms_user_id is not None and row[3] is None)]
     if stale and replayed:
@@ -103,6 +96,23 @@ def lock_learner(learner: Learner, replayed: bool) -> tuple[Learner, dict[int, i
     # A template with rows under two names (the new name was already in use): the current name's row.
     ordered = sorted(rows, key=lambda row: row[2] == learner.username)
     return learner, {template_id: progress_id for progress_id, template_id, _username, _id in ordered}
+
+
+@functools.lru_cache(maxsize=8)
+def _lock_sql(alias: str, by_id: bool) -> str:
+    """The learner's progress rows, locked in id order: by LMS user id, plus the rows of their username.
+
+    Rows of the username stored under another id are included: the LMS gives a username to one
+    learner at a time and the rows are unique per username, so they stay keyed by it, as before ids.
+    Plain SQL prepared once (parameters: the LMS user id when ``by_id``, the username): building
+    it with the ORM on every matching event cost more than running it.
+    """
+    connection = connections[alias]
+    column = functools.partial(sql.column, connection, BadgeProgress)
+    learner = f"({column('lms_user_id')} = %s OR {column('username')} = %s)" if by_id else f"{column('username')} = %s"
+    lock = f" {connection.ops.for_update_sql()}" if connection.features.has_select_for_update else ""
+    return (f"SELECT {column('id')}, {column('template')}, {column('username')}, {column('lms_user_id')} "  # noqa: S608
+            f"FROM {sql.table(connection, BadgeProgress)} WHERE {learner} ORDER BY {column('id')}{lock}")
 
 
 def _current(learner: Learner, rows: list[tuple[int, int, str, int | None]]) -> Learner:
