@@ -219,7 +219,35 @@ def _locked_badge_sql(alias: str, origin: str) -> str:
         f"WHERE u.{sql.column(connection, user, 'username')} = {username} LIMIT 1)"
         for name in RECIPIENT_FIELDS
     ]
-    return sql.select_sql(connection, model, f"{sql.qualified_column(connection, model, 'uuid')} = %s", recipient)
+    where = f"{sql.qualified_column(connection, model, 'uuid')} = %s"
+    return sql.select_sql(connection, model, where, recipient, lock=True)
+
+
+def _template_with_account(kind: BadgeKind, template_id: int) -> BadgeTemplate:
+    """The badge's template with its provider account (Credly organization...), read by one prepared query."""
+    connection = connections[router.db_for_read(kind.template_model)]
+    account = _account_field(kind)
+    with connection.cursor() as cursor:
+        cursor.execute(_template_sql(connection.alias, kind.origin), [template_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise kind.template_model.DoesNotExist(f"{kind.origin} template {template_id} does not exist.")
+    return sql.instance_from_row(connection, kind.template_model, row, related=[account])
+
+
+def _account_field(kind: BadgeKind) -> str:
+    """The template's foreign key to its provider account."""
+    account_model = PROVIDERS[kind.origin].account_model
+    return next(field.name for field in kind.template_model._meta.concrete_fields
+                if field.is_relation and field.related_model is account_model)
+
+
+@functools.lru_cache(maxsize=8)
+def _template_sql(alias: str, origin: str) -> str:
+    connection = connections[alias]
+    model = KINDS[origin].template_model
+    where = f"{sql.qualified_column(connection, model, model._meta.pk.name)} = %s"
+    return sql.select_sql(connection, model, where, related=[_account_field(KINDS[origin])])
 
 
 def recipient_of(badge: AnyBadge) -> Recipient:
@@ -271,7 +299,7 @@ def _sync_step(kind: BadgeKind, badge_uuid: str) -> SyncResult:
         action = next_action(badge) if badge is not None else Action.NONE
         if action in (Action.NONE, Action.FORGET):
             return SyncResult(Action.NONE)
-        template = kind.template_model.objects.select_related().get(pk=badge.credential_id)
+        template = _template_with_account(kind, badge.credential_id)
         try:
             remote = _call_provider(action, badge, template)
         except TransientProviderError as exc:

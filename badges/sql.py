@@ -76,36 +76,55 @@ def _insert_sql(alias: str, model: type[Model], rows: int, returning: bool) -> s
     return sql
 
 
-def select_sql(connection: BaseDatabaseWrapper, model: type[Model], where: str, extra: Sequence[str] = ()) -> str:
-    """SELECT every concrete field of ``model`` (a parent table's too, joined) in :func:`instance_from_row`'s
-    order, then the ``extra`` expressions, WHERE ``where``; locked until commit where the database locks rows.
+def select_sql(connection: BaseDatabaseWrapper, model: type[Model], where: str, extra: Sequence[str] = (),
+               related: Sequence[str] = (), lock: bool = False) -> str:
+    """SELECT every concrete field of ``model`` (a parent table's too, joined), then those of the rows its
+    (non-null) foreign keys ``related`` point to, in :func:`instance_from_row`'s order, then the ``extra``
+    expressions, WHERE ``where``; with ``lock``, the rows are locked until commit where the database locks rows.
 
     ``where`` and ``extra`` name the tables by their quoted table names (:func:`table`).
     """
-    columns = [f"{table(connection, field.model)}.{connection.ops.quote_name(field.column)}"
-               for field in model._meta.concrete_fields]
+    quote = connection.ops.quote_name
+    models = [model, *(model._meta.get_field(name).related_model for name in related)]
+    columns = [f"{table(connection, field.model)}.{quote(field.column)}"
+               for each in models for field in each._meta.concrete_fields]
     joins = ""
     for parent, link in model._meta.parents.items():
         if parent._meta.parents:
             raise TypeError(f"{model.__name__}: only one level of table inheritance is supported.")
         joins += (f" INNER JOIN {table(connection, parent)} ON {table(connection, parent)}."
-                  f"{connection.ops.quote_name(parent._meta.pk.column)} = {table(connection, model)}."
-                  f"{connection.ops.quote_name(link.column)}")
-    lock = f" {connection.ops.for_update_sql()}" if connection.features.has_select_for_update else ""
+                  f"{quote(parent._meta.pk.column)} = {table(connection, model)}.{quote(link.column)}")
+    for name in related:
+        key = model._meta.get_field(name)
+        if key.related_model._meta.parents:
+            raise TypeError(f"{key.related_model.__name__}: a related row must not inherit a table.")
+        joins += (f" INNER JOIN {table(connection, key.related_model)} ON {table(connection, key.related_model)}."
+                  f"{quote(key.target_field.column)} = {qualified_column(connection, model, name)}")
+    locking = f" {connection.ops.for_update_sql()}" if lock and connection.features.has_select_for_update else ""
     return (f"SELECT {', '.join([*columns, *extra])} FROM {table(connection, model)}{joins} "  # noqa: S608
-            f"WHERE {where}{lock}")
+            f"WHERE {where}{locking}")
 
 
-def instance_from_row(connection: BaseDatabaseWrapper, model: type[Model], row: Sequence) -> Model:
-    """The instance of ``model`` a :func:`select_sql` row holds (its leading columns), values converted as the
-    ORM converts them (the database's converters, then the field's ``from_db_value``)."""
-    fields = model._meta.concrete_fields
+def instance_from_row(connection: BaseDatabaseWrapper, model: type[Model], row: Sequence,
+                      related: Sequence[str] = ()) -> Model:
+    """The instance of ``model`` a :func:`select_sql` row holds, with its ``related`` rows attached; values
+    converted as the ORM converts them (the database's converters, then the field's ``from_db_value``)."""
+    instance = _from_row(connection, model, row)
+    start = len(model._meta.concrete_fields)
+    for name in related:
+        target = model._meta.get_field(name).related_model
+        setattr(instance, name, _from_row(connection, target, row[start:]))
+        start += len(target._meta.concrete_fields)
+    return instance
+
+
+def _from_row(connection: BaseDatabaseWrapper, model: type[Model], row: Sequence) -> Model:
     values = []
     for value, (expression, converters) in zip(row, _converters(connection.alias, model), strict=False):
         for converter in converters:
             value = converter(value, expression, connection)
         values.append(value)
-    return model.from_db(connection.alias, [field.attname for field in fields], values)
+    return model.from_db(connection.alias, [field.attname for field in model._meta.concrete_fields], values)
 
 
 @functools.lru_cache(maxsize=16)
