@@ -27,7 +27,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -72,7 +72,7 @@ class IncomingEvent:
     learner: Learner
 
     def stored_payload(self) -> dict[str, Any]:
-        return {"data": self.payload, "learner": asdict(self.learner)}
+        return {"data": self.payload, "learner": self.learner.as_dict()}
 
     @classmethod
     def from_record(cls, record: ReceivedEvent) -> IncomingEvent:
@@ -116,7 +116,7 @@ def handle_event(event_type: str, kwargs: Mapping[str, Any]) -> Outcome:
     except Exception as exc:
         logger.exception("Event %s %s could not be read; it is kept, without its payload, for an operator.",
                          event_type, event_id)
-        _record_failure(event_id, event_type, event_time, learner.username, {"learner": asdict(learner)}, exc)
+        _record_failure(event_id, event_type, event_time, learner.username, {"learner": learner.as_dict()}, exc)
         return Outcome.FAILED
     where = unstorable_text(payload)
     if _refused(event_type, event_id, where and f"{where} holds a NUL character or a lone surrogate"):

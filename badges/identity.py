@@ -43,6 +43,11 @@ class Learner:
         return cls(username=pii.username, email=pii.email or "", full_name=pii.name or "",
                    lms_user_id=user.id, is_active=bool(user.is_active))
 
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as stored with an event (what ``dataclasses.asdict`` gives, without its deep copy)."""
+        return {"username": self.username, "email": self.email, "full_name": self.full_name,
+                "lms_user_id": self.lms_user_id, "is_active": self.is_active}
+
     def user_data(self) -> UserData:
         return UserData(id=self.lms_user_id, is_active=self.is_active,
                         pii=UserPersonalData(username=self.username, email=self.email, name=self.full_name))

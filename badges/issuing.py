@@ -111,7 +111,8 @@ def change_badge(badge: AnyBadge, *, status: str | None = None, state: str | Non
     ``retry_at`` is then when the next one is due (None: none scheduled).
     ``replaced_external_id`` is the earlier badge a re-award revokes first ("" once done).
     Provider-side fields live in the provider's table, ``status`` in the
-    shared credential table, so a provider-side change is one UPDATE.
+    shared credential table, so a provider-side change is one UPDATE, a prepared statement (no
+    ``save()``: it runs twice per provider call); a change of status goes through ``save()``.
     """
     kind = kind_of(badge)
     changed: list[str] = []
@@ -147,8 +148,9 @@ def change_badge(badge: AnyBadge, *, status: str | None = None, state: str | Non
         put("next_attempt_at", retry_at)
     if "status" in changed:
         changed.append("modified")
-    if changed:
         badge.save(update_fields=changed)
+    elif changed:
+        sql.update_fields(badge, changed)  # the provider's table alone: a prepared statement
 
 
 class Action(enum.Enum):

@@ -12,7 +12,7 @@ import functools
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from django.db import connections, router
+from django.db import DatabaseError, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.db.models import Field, Model
 from django.db.models.fields import AutoFieldMixin
@@ -74,6 +74,30 @@ def _insert_sql(alias: str, model: type[Model], rows: int, returning: bool) -> s
         returning_sql, _params = connection.ops.return_insert_columns([model._meta.pk])
         sql = f"{sql} {returning_sql}"
     return sql
+
+
+def update_fields(instance: Model, names: Sequence[str]) -> None:
+    """Write the fields ``names`` of a saved instance, all columns of its own table, as ``save(update_fields=...)``
+    writes them (``auto_now`` dates set) but without building the statement each time, and without save signals.
+    """
+    model = type(instance)
+    connection = connections[router.db_for_write(model)]
+    fields = [model._meta.get_field(name) for name in names]
+    if any(field.model is not model for field in fields):
+        raise TypeError(f"update_fields writes {model.__name__}'s own table only: {list(names)}")
+    params = [field.get_db_prep_save(field.pre_save(instance, False), connection) for field in fields]
+    with connection.cursor() as cursor:
+        cursor.execute(_update_sql(connection.alias, model, tuple(names)), [*params, instance.pk])
+        if cursor.rowcount == 0:
+            raise DatabaseError(f"{model.__name__} {instance.pk} no longer exists; nothing was updated.")
+
+
+@functools.lru_cache(maxsize=64)
+def _update_sql(alias: str, model: type[Model], names: tuple[str, ...]) -> str:
+    connection = connections[alias]
+    assignments = ", ".join(f"{column(connection, model, name)} = %s" for name in names)
+    return (f"UPDATE {table(connection, model)} SET {assignments} "  # noqa: S608 - identifiers from model metadata
+            f"WHERE {connection.ops.quote_name(model._meta.pk.column)} = %s")
 
 
 def select_sql(connection: BaseDatabaseWrapper, model: type[Model], where: str, extra: Sequence[str] = (),
