@@ -296,16 +296,18 @@ class MeasuredEvent:
 
 @dataclass
 class Measurement:
-    """Per-event costs of one run, plus its wall-clock span (``time.time()`` for cross-process sums)."""
+    """Per-event costs of one run, plus its wall-clock span (``time.time()`` for cross-process sums) and the
+    CPU time the process spent on it (``time.process_time()``: steadier than wall time on a shared machine)."""
 
     costs: list[EventCost]
     started: float
     finished: float
     provider_calls: ProviderCalls
     examples: dict[str, list[str]]
+    cpu_seconds: float
 
     def summary(self) -> dict[str, Any]:
-        return summarize(self.costs, self.finished - self.started, self.provider_calls.total)
+        return summarize(self.costs, self.finished - self.started, self.provider_calls.total, self.cpu_seconds)
 
 
 def process_events(events: Sequence[BenchEvent]) -> Measurement:
@@ -315,7 +317,7 @@ def process_events(events: Sequence[BenchEvent]) -> Measurement:
     examples: dict[str, list[str]] = {}
     counter = QueryCounter()
     with credly_answered_in_process() as calls, connection.execute_wrapper(counter):
-        started = time.time()
+        started, cpu_started = time.time(), time.process_time()
         for event, payload in zip(events, payloads, strict=True):
             calls_before = calls.total
             begin = time.perf_counter()
@@ -326,8 +328,8 @@ def process_events(events: Sequence[BenchEvent]) -> Measurement:
             if event.matching and len(statements) > len(examples.get("most expensive", ())):
                 examples["most expensive"] = statements
             costs.append(EventCost(event.matching, len(statements), elapsed, errors, calls.total - calls_before))
-        finished = time.time()
-    return Measurement(costs, started, finished, calls, examples)
+        finished, cpu_seconds = time.time(), time.process_time() - cpu_started
+    return Measurement(costs, started, finished, calls, examples, cpu_seconds)
 
 
 def measure_one(event: BenchEvent) -> MeasuredEvent:
@@ -345,8 +347,12 @@ def _mean(values: Sequence[float]) -> float | None:
     return round(statistics.fmean(values), 3) if values else None
 
 
-def summarize(costs: Sequence[EventCost], wall_seconds: float, provider_calls: int) -> dict[str, Any]:
-    """The benchmark's figures, from per-event costs (possibly gathered by several processes)."""
+def summarize(costs: Sequence[EventCost], wall_seconds: float, provider_calls: int,
+              cpu_seconds: float | None = None) -> dict[str, Any]:
+    """The benchmark's figures, from per-event costs (possibly gathered by several processes).
+
+    ``cpu_seconds``: the consumer processes' own CPU time, summed (not the database server's).
+    """
     matching = [cost.queries for cost in costs if cost.matching]
     non_matching = [cost.queries for cost in costs if not cost.matching]
     with_provider_call = [cost.queries for cost in costs if cost.provider_calls]
@@ -357,6 +363,8 @@ def summarize(costs: Sequence[EventCost], wall_seconds: float, provider_calls: i
         "matching_events": len(matching),
         "wall_s": round(wall_seconds, 3),
         "events_per_s": round(len(costs) / wall_seconds, 1) if wall_seconds > 0 else None,
+        "cpu_s": round(cpu_seconds, 3) if cpu_seconds is not None else None,
+        "events_per_cpu_s": round(len(costs) / cpu_seconds, 1) if cpu_seconds else None,
         "queries_per_event": _mean([cost.queries for cost in costs]),
         "queries_matching": _mean(matching),
         "queries_matching_max": max(matching, default=None),
