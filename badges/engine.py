@@ -280,8 +280,8 @@ def _progress_state(locked: list[int]) -> dict[int, ProgressState]:
     Two statements on purpose: a reading statement that waited for a lock still sees the data
     as of its start (PostgreSQL), so the read must start after the lock is held, or a
     fulfillment committed by the transaction we waited for would be missed. Both are plain SQL
-    The read is plain SQL prepared once per size (:func:`_read_sql`): building it with the ORM on every
-    matching event cost more than running it.
+    prepared once (this read per size, :func:`_read_sql`): building them with the ORM on every
+    matching event cost more than running them.
     """
     if not locked:
         return {}
