@@ -27,7 +27,7 @@ import functools
 import logging
 import uuid
 from collections.abc import Iterable, Mapping
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -36,7 +36,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 from openedx_events.learning.data import BadgeTemplateData
 
-from badges import host, identity, issuing, signals
+from badges import host, identity, issuing, signals, sql
 from badges.conf import badges_settings
 from badges.database import database_unreachable
 from badges.events import event_payload, event_signal, find_user_data, unstorable_text
@@ -72,7 +72,7 @@ class IncomingEvent:
     learner: Learner
 
     def stored_payload(self) -> dict[str, Any]:
-        return {"data": self.payload, "learner": asdict(self.learner)}
+        return {"data": self.payload, "learner": self.learner.as_dict()}
 
     @classmethod
     def from_record(cls, record: ReceivedEvent) -> IncomingEvent:
@@ -116,7 +116,7 @@ def handle_event(event_type: str, kwargs: Mapping[str, Any]) -> Outcome:
     except Exception as exc:
         logger.exception("Event %s %s could not be read; it is kept, without its payload, for an operator.",
                          event_type, event_id)
-        _record_failure(event_id, event_type, event_time, learner.username, {"learner": asdict(learner)}, exc)
+        _record_failure(event_id, event_type, event_time, learner.username, {"learner": learner.as_dict()}, exc)
         return Outcome.FAILED
     where = unstorable_text(payload)
     if _refused(event_type, event_id, where and f"{where} holds a NUL character or a lone surrogate"):
@@ -222,11 +222,11 @@ def _claim(event: IncomingEvent, record_id: int | None) -> bool:
     """Record the event as processed in the current transaction; False if another process already did."""
     now = timezone.now()
     if record_id is None:
-        ReceivedEvent.objects.create(
+        sql.insert_rows(ReceivedEvent, [ReceivedEvent(
             event_id=event.event_id, event_type=event.event_type, event_time=event.event_time,
             username=event.learner.username, payload=event.stored_payload(),
             status=ReceivedEvent.Status.PROCESSED, processed_at=now, attempts=1,
-        )
+        )])
         return True
     return bool(ReceivedEvent.objects.filter(pk=record_id).exclude(status=ReceivedEvent.Status.PROCESSED).update(
         status=ReceivedEvent.Status.PROCESSED, processed_at=now, error="", attempts=F("attempts") + 1,
@@ -280,8 +280,8 @@ def _progress_state(locked: list[int]) -> dict[int, ProgressState]:
     Two statements on purpose: a reading statement that waited for a lock still sees the data
     as of its start (PostgreSQL), so the read must start after the lock is held, or a
     fulfillment committed by the transaction we waited for would be missed. Both are plain SQL
-    The read is plain SQL prepared once per size (:func:`_read_sql`): building it with the ORM on every
-    matching event cost more than running it.
+    prepared once (this read per size, :func:`_read_sql`): building them with the ORM on every
+    matching event cost more than running them.
     """
     if not locked:
         return {}
@@ -337,11 +337,12 @@ def _ensure_progress(learner: Learner, progress: dict[int, ProgressState], templ
     missing = [BadgeProgress(username=learner.username, lms_user_id=learner.lms_user_id, template_id=t)
                for t in template_ids if t not in ids]
     if missing:
-        created = BadgeProgress.objects.bulk_create(missing)
-        if any(row.pk is None for row in created):  # backends that cannot return ids from a bulk insert
-            created = BadgeProgress.objects.filter(username=learner.username,
-                                                   template_id__in=[r.template_id for r in missing])
-        ids.update((row.template_id, row.pk) for row in created)
+        created = sql.insert_rows(BadgeProgress, missing, return_ids=True)
+        if created is None:  # a database that cannot return ids from a multi-row insert
+            ids.update(BadgeProgress.objects.filter(username=learner.username, template_id__in=[
+                row.template_id for row in missing]).values_list("template_id", "id"))
+        else:
+            ids.update((row.template_id, progress_id) for row, progress_id in zip(missing, created, strict=True))
     return ids
 
 
@@ -357,8 +358,7 @@ def _write_fulfillments(event: IncomingEvent, changes: list[ProgressChange], pro
                     event_id=event.event_id, event_type=event.event_type, event_time=event.event_time)
         for change in changes for requirement_id in sorted(change.add)
     ]
-    if additions:
-        Fulfillment.objects.bulk_create(additions)
+    sql.insert_rows(Fulfillment, additions)
 
 
 def _award_and_revoke(learner: Learner, rulebook: Rulebook, changes: list[ProgressChange],

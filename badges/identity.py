@@ -7,6 +7,7 @@ LMS's retired values (a salted hash of the username), keeping every row, count a
 """
 from __future__ import annotations
 
+import functools
 import hashlib
 import re
 from dataclasses import dataclass, replace
@@ -17,7 +18,7 @@ from django.db import connections, router, transaction
 from django.db.models import Q, QuerySet
 from openedx_events.learning.data import UserData, UserPersonalData
 
-from badges import host, issuing
+from badges import host, issuing, sql
 from badges.conf import badges_settings
 from badges.events import unstorable_text
 from badges.models import BadgeProgress, BadgeState, ReceivedEvent
@@ -42,6 +43,11 @@ class Learner:
         return cls(username=pii.username, email=pii.email or "", full_name=pii.name or "",
                    lms_user_id=user.id, is_active=bool(user.is_active))
 
+    def as_dict(self) -> dict[str, Any]:
+        """The fields as stored with an event (what ``dataclasses.asdict`` gives, without its deep copy)."""
+        return {"username": self.username, "email": self.email, "full_name": self.full_name,
+                "lms_user_id": self.lms_user_id, "is_active": self.is_active}
+
     def user_data(self) -> UserData:
         return UserData(id=self.lms_user_id, is_active=self.is_active,
                         pii=UserPersonalData(username=self.username, email=self.email, name=self.full_name))
@@ -49,11 +55,10 @@ class Learner:
     def refusal(self) -> str | None:
         """Why no database could store this learner, or None. The LMS has the same limits, so such a
         learner is not from it: a NUL or lone surrogate, text longer than its column, an id out of range."""
-        where = unstorable_text({"username": self.username, "email": self.email, "full_name": self.full_name})
-        if where:
-            return f"the learner's {where} holds a NUL character or a lone surrogate"
         for name in ("username", "email", "full_name"):
-            limit = host.user_model()._meta.get_field(name).max_length
+            if unstorable_text(getattr(self, name)):
+                return f"the learner's {name} holds a NUL character or a lone surrogate"
+        for name, limit in _user_field_limits(host.user_model()).items():
             if len(getattr(self, name)) > limit:
                 return f"the learner's {name} is longer than {limit} characters"
         if self.lms_user_id is not None and not 0 <= self.lms_user_id <= LMS_USER_ID_MAX:
@@ -67,15 +72,10 @@ class Learner:
         return user
 
 
-def learner_progress(learner: Learner) -> Q:
-    """The learner's progress rows: by LMS user id, plus the rows of their username.
-
-    Rows of the username stored under another id are included: the LMS gives a username to one
-    learner at a time and the rows are unique per username, so they stay keyed by it, as before ids.
-    """
-    if learner.lms_user_id is None:
-        return Q(username=learner.username)
-    return Q(lms_user_id=learner.lms_user_id) | Q(username=learner.username)
+@functools.cache
+def _user_field_limits(user_model: type) -> dict[str, int]:
+    """Lengths the user table stores, per learner field (cached: every event's learner is checked)."""
+    return {name: user_model._meta.get_field(name).max_length for name in ("username", "email", "full_name")}
 
 
 def lock_learner(learner: Learner, replayed: bool) -> tuple[Learner, dict[int, int]]:
@@ -85,8 +85,12 @@ def lock_learner(learner: Learner, replayed: bool) -> tuple[Learner, dict[int, i
     id) is written on the learner's records. An event replayed by the sweep is older than what the
     records say, so it takes the current username instead of renaming the learner back.
     """
-    rows = list(BadgeProgress.objects.select_for_update().filter(learner_progress(learner))
-                .values_list("id", "template_id", "username", "lms_user_id"))
+    connection = connections[router.db_for_write(BadgeProgress)]
+    by_id = learner.lms_user_id is not None
+    with connection.cursor() as cursor:
+        cursor.execute(_lock_sql(connection.alias, by_id),
+                       [learner.lms_user_id, learner.username] if by_id else [learner.username])
+        rows = cursor.fetchall()
     stale = [row for row in rows if row[2] != learner.username
              or (learner.lms_user_id is not None and row[3] is None)]
     if stale and replayed:
@@ -97,6 +101,23 @@ def lock_learner(learner: Learner, replayed: bool) -> tuple[Learner, dict[int, i
     # A template with rows under two names (the new name was already in use): the current name's row.
     ordered = sorted(rows, key=lambda row: row[2] == learner.username)
     return learner, {template_id: progress_id for progress_id, template_id, _username, _id in ordered}
+
+
+@functools.lru_cache(maxsize=8)
+def _lock_sql(alias: str, by_id: bool) -> str:
+    """The learner's progress rows, locked in id order: by LMS user id, plus the rows of their username.
+
+    Rows of the username stored under another id are included: the LMS gives a username to one
+    learner at a time and the rows are unique per username, so they stay keyed by it, as before ids.
+    Plain SQL prepared once (parameters: the LMS user id when ``by_id``, the username): building
+    it with the ORM on every matching event cost more than running it.
+    """
+    connection = connections[alias]
+    column = functools.partial(sql.column, connection, BadgeProgress)
+    learner = f"({column('lms_user_id')} = %s OR {column('username')} = %s)" if by_id else f"{column('username')} = %s"
+    lock = f" {connection.ops.for_update_sql()}" if connection.features.has_select_for_update else ""
+    return (f"SELECT {column('id')}, {column('template')}, {column('username')}, {column('lms_user_id')} "  # noqa: S608
+            f"FROM {sql.table(connection, BadgeProgress)} WHERE {learner} ORDER BY {column('id')}{lock}")
 
 
 def _current(learner: Learner, rows: list[tuple[int, int, str, int | None]]) -> Learner:

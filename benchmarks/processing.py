@@ -137,11 +137,14 @@ def orchestrate(args: argparse.Namespace) -> None:
 
 COLUMNS = [
     ("db", "db", "{}"), ("T", "templates", "{}"), ("procs", "processes", "{}"), ("events/s", "events_per_s", "{:.0f}"),
+    ("ev/cpu-s", "events_per_cpu_s", "{:.0f}"),
     ("q/event", "queries_per_event", "{:.2f}"), ("q match", "queries_matching", "{:.2f}"),
     ("q match max", "queries_matching_max", "{}"), ("q non-match", "queries_non_matching", "{:.2f}"),
     ("q non-match max", "queries_non_matching_max", "{}"), ("p50 ms", "latency_p50_ms", "{:.2f}"),
     ("p95 ms", "latency_p95_ms", "{:.2f}"), ("awarded", "badges_awarded", "{}"), ("revoked", "badges_revoked", "{}"),
     ("issued", "badges_issued", "{}"), ("provider calls", "provider_calls", "{}"), ("errors", "receiver_errors", "{}"),
+    ("non-match ms", "latency_non_matching_mean_ms", "{:.2f}"), ("match ms pass1", "matching_ms_pass1", "{:.2f}"),
+    ("pass2", "matching_ms_pass2", "{:.2f}"), ("load", "load_average", "{:.1f}"),
 ]
 
 
@@ -313,7 +316,8 @@ def configuration(args: argparse.Namespace) -> dict[str, Any]:
     costs = [cost for run in runs for cost in run["costs"]]
     wall = max(run["finished"] for run in runs) - min(run["started"] for run in runs)
     summary = summarize(
-        [EventCost(*cost) for cost in costs], wall, sum(run["provider_calls"] for run in runs)
+        [EventCost(*cost) for cost in costs], wall, sum(run["provider_calls"] for run in runs),
+        sum(run["cpu_seconds"] for run in runs),
     )
     badges = CredlyBadge.objects.all()
     passes = {}
@@ -327,7 +331,6 @@ def configuration(args: argparse.Namespace) -> dict[str, Any]:
         "templates": args.templates,
         "processes": args.processes,
         **summary,
-        "events_per_cpu_s": round(len(costs) / sum(run["cpu_seconds"] for run in runs), 1),
         "badges_awarded": badges.filter(status=CredlyBadge.Status.AWARDED).count(),
         "badges_revoked": badges.filter(status=CredlyBadge.Status.REVOKED).count(),
         "badges_issued": badges.exclude(external_uuid=None).count(),
@@ -339,6 +342,7 @@ def configuration(args: argparse.Namespace) -> dict[str, Any]:
         "warmup_ms": max(run["warmup_ms"] for run in runs),
         "setup_s": round(setup_seconds, 2),
         **passes,
+        "load_average": round(os.getloadavg()[0], 2),
         **{f"churn_{name}": value for name, value in churned.items()},
     }
 

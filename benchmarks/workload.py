@@ -296,7 +296,8 @@ class MeasuredEvent:
 
 @dataclass
 class Measurement:
-    """Per-event costs of one run, plus its wall-clock span (``time.time()`` for cross-process sums)."""
+    """Per-event costs of one run, plus its wall-clock span (``time.time()`` for cross-process sums) and the
+    CPU time the process spent on it (``time.process_time()``: steadier than wall time on a shared machine)."""
 
     costs: list[EventCost]
     started: float
@@ -306,7 +307,7 @@ class Measurement:
     cpu_seconds: float  # of this process: unlike wall time, barely moved by other load on the machine
 
     def summary(self) -> dict[str, Any]:
-        return summarize(self.costs, self.finished - self.started, self.provider_calls.total)
+        return summarize(self.costs, self.finished - self.started, self.provider_calls.total, self.cpu_seconds)
 
 
 def process_events(events: Sequence[BenchEvent]) -> Measurement:
@@ -346,8 +347,12 @@ def _mean(values: Sequence[float]) -> float | None:
     return round(statistics.fmean(values), 3) if values else None
 
 
-def summarize(costs: Sequence[EventCost], wall_seconds: float, provider_calls: int) -> dict[str, Any]:
-    """The benchmark's figures, from per-event costs (possibly gathered by several processes)."""
+def summarize(costs: Sequence[EventCost], wall_seconds: float, provider_calls: int,
+              cpu_seconds: float | None = None) -> dict[str, Any]:
+    """The benchmark's figures, from per-event costs (possibly gathered by several processes).
+
+    ``cpu_seconds``: the consumer processes' own CPU time, summed (not the database server's).
+    """
     matching = [cost.queries for cost in costs if cost.matching]
     non_matching = [cost.queries for cost in costs if not cost.matching]
     with_provider_call = [cost.queries for cost in costs if cost.provider_calls]
@@ -358,6 +363,8 @@ def summarize(costs: Sequence[EventCost], wall_seconds: float, provider_calls: i
         "matching_events": len(matching),
         "wall_s": round(wall_seconds, 3),
         "events_per_s": round(len(costs) / wall_seconds, 1) if wall_seconds > 0 else None,
+        "cpu_s": round(cpu_seconds, 3) if cpu_seconds is not None else None,
+        "events_per_cpu_s": round(len(costs) / cpu_seconds, 1) if cpu_seconds else None,
         "queries_per_event": _mean([cost.queries for cost in costs]),
         "queries_matching": _mean(matching),
         "queries_matching_max": max(matching, default=None),

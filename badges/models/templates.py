@@ -1,6 +1,7 @@
 """Badge templates and the rules that award (requirements) or revoke (penalties) them."""
 from __future__ import annotations
 
+import functools
 import string
 import uuid
 from collections.abc import Iterable
@@ -53,9 +54,8 @@ class RulebookVersion(models.Model):
         """The token and sequence, read with one plain query: it runs for every event, and building
         the equivalent ORM query cost several times more than executing it."""
         connection = connections[router.db_for_read(cls)]
-        table = connection.ops.quote_name(cls._meta.db_table)
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT token, sequence FROM {table} WHERE id = %s", [cls.SINGLETON_ID])  # noqa: S608
+            cursor.execute(_token_sql(connection.ops.quote_name(cls._meta.db_table)))
             row = cursor.fetchone()
         return (row[0], row[1]) if row is not None else ("", 0)
 
@@ -105,6 +105,13 @@ class RulebookChange(models.Model):
 
     def __str__(self) -> str:
         return f"configuration change {self.sequence}"
+
+
+@functools.cache
+def _token_sql(table: str) -> str:
+    """The token and sequence query, without parameters (the id is a constant), so no placeholder is
+    rewritten per call."""
+    return f"SELECT token, sequence FROM {table} WHERE id = {RulebookVersion.SINGLETON_ID:d}"  # noqa: S608 - constants
 
 
 class RulebookModel(models.Model):

@@ -2,11 +2,14 @@
 to the current email, events without an id keep working by username. Through the public signal."""
 from __future__ import annotations
 
+import dataclasses
+
 import pytest
 from django.contrib.auth import get_user_model
 from openedx_events.learning.data import UserData, UserPersonalData
 
 from badges import engine
+from badges.identity import Learner
 from badges.models import (
     BadgeProgress,
     CredlyBadge,
@@ -179,3 +182,8 @@ def test_a_username_held_under_another_id_keeps_its_records_and_events_keep_work
     assert list(CredlyBadge.objects.values_list("username", flat=True)) == ["shared"]
     assert list(BadgeProgress.objects.order_by("id").values_list("username", "lms_user_id")) == [
         ("shared", 1001), ("taken-over", 1002)]
+
+
+def test_a_learner_is_stored_with_every_field():
+    learner = Learner(username="ada", email="ada@example.com", full_name="Ada L", lms_user_id=7, is_active=False)
+    assert learner.as_dict() == dataclasses.asdict(learner)

@@ -12,7 +12,7 @@ from unittest import mock
 
 import pytest
 from django.contrib.auth import get_user_model
-from django.db.models.sql.compiler import SQLCompiler
+from django.db.models.sql.compiler import SQLCompiler, SQLDeleteCompiler, SQLInsertCompiler, SQLUpdateCompiler
 
 from badges.models import BadgeProgress, CredlyBadge, Fulfillment
 from benchmarks.workload import (
@@ -137,16 +137,19 @@ class CompilationCounter:
 
 @contextlib.contextmanager
 def count_orm_compilations():
-    """Count SQL built by the ORM's compiler (what cost a repeat event its time, not the database)."""
+    """Count SQL built by the ORM's compilers, queries and writes (what cost an event its time, not the database)."""
     counter = CompilationCounter()
-    original = SQLCompiler.as_sql
-
-    def as_sql(self, *args, **kwargs):
-        counter.count += 1
-        return original(self, *args, **kwargs)
-
-    with mock.patch.object(SQLCompiler, "as_sql", as_sql):
+    with contextlib.ExitStack() as stack:
+        for compiler in (SQLCompiler, SQLInsertCompiler, SQLUpdateCompiler, SQLDeleteCompiler):
+            stack.enter_context(mock.patch.object(compiler, "as_sql", counting(compiler.as_sql, counter)))
         yield counter
+
+
+def counting(as_sql, counter: CompilationCounter):
+    def wrapper(self, *args, **kwargs):
+        counter.count += 1
+        return as_sql(self, *args, **kwargs)
+    return wrapper
 
 
 def test_a_repeat_matching_event_costs_no_more_than_a_first_one(repeat_costs):
@@ -156,6 +159,13 @@ def test_a_repeat_matching_event_costs_no_more_than_a_first_one(repeat_costs):
     assert again.cost.queries == repeat.cost.queries
     writes = [sql for sql in repeat.statements if sql.lstrip().upper().startswith(WRITE_STATEMENTS)]
     assert len(writes) == 1, writes  # the event's own record; progress and fulfillments are unchanged
-    # Reading the learner's locked progress is prepared SQL: only the event record is built by the ORM.
-    assert compiled <= first_compiled, (compiled, first_compiled)
-    assert compiled <= 1, compiled
+    # The event record, the learner's lock, progress read and writes are prepared SQL: the ORM builds nothing.
+    assert (first_compiled, compiled) == (0, 0)
+
+
+def test_an_awarding_event_builds_only_the_award_records_with_the_orm(repeat_costs):
+    """Issuing in-process included (its badge lock, template read and attempt updates are prepared SQL):
+    the ORM builds only the user record's upsert and the badge record's two inserts (the host's table first)."""
+    completion, compiled = repeat_costs["completion"]
+    assert completion.provider_calls.issued == 1
+    assert compiled <= 3, compiled
