@@ -6,6 +6,7 @@ import uuid
 import pytest
 from django.contrib.sites.models import Site
 
+from badges import pacing
 from badges.conf import COURSE_PASSING_STATUS_UPDATED
 from badges.models import (
     AccredibleAPIConfig,
@@ -15,6 +16,13 @@ from badges.models import (
     CredlyOrganization,
     DataRule,
 )
+
+
+@pytest.fixture(autouse=True)
+def fresh_pacing_buckets():
+    """Each test starts with full in-process pacing buckets (no Redis in the unit tests)."""
+    yield
+    pacing.clear_local_buckets()
 
 
 @pytest.fixture
