@@ -23,6 +23,7 @@ import sys
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -53,6 +54,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--concurrency", type=int, default=8, help="threads per worker process")
     parser.add_argument("--senders", type=int, default=4, help="processes sending the grade events")
+    parser.add_argument("--queue-first", action="store_true",
+                        help="award everything before the workers start; time the release from their start")
     parser.add_argument("--timeout", type=float, help="give up after this many seconds (default 3x the ideal)")
     parser.add_argument("--postgres-url", default=DEFAULT_POSTGRES_URL,
                         help="a database the benchmark drops and recreates")
@@ -96,7 +99,7 @@ def child(args: argparse.Namespace, role: str, **options: Any) -> list[str]:
                "--senders", str(args.senders), "--timeout", str(args.timeout)]
     for name, value in options.items():
         command += [f"--{name}", str(value)]
-    return command
+    return command + (["--queue-first"] if args.queue_first else [])
 
 
 def last_json(output: str) -> dict[str, Any]:
@@ -115,18 +118,12 @@ def start_workers(args: argparse.Namespace, env: dict[str, str], log_dir: Path) 
     return workers
 
 
-def wait_for_workers(redis_url: str, workers: list[subprocess.Popen], count: int) -> None:
+def wait_for_workers(redis_url: str, count: int) -> None:
     """Until every worker answers a ping on the broker."""
     from celery import Celery
 
     app = Celery(broker=redis_url)
-
-    def answered() -> bool:
-        if any(worker.poll() is not None for worker in workers):
-            raise SystemExit("a Celery worker exited; see its log (--keep-logs)")
-        return len(app.control.ping(timeout=1.0) or []) >= count
-
-    wait_until(answered, 90, "the Celery workers to start")
+    wait_until(lambda: len(app.control.ping(timeout=1.0) or []) >= count, 90, "the Celery workers to start")
 
 
 def provider_figures(fake: FakeProviderProcess, awards: int) -> dict[str, Any]:
@@ -160,10 +157,9 @@ def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
                        stdout=subprocess.DEVNULL)
         fake.control.set_rate_limit(max(1, round(args.rate * args.window)), window=args.window)
         fake.control.set_answer_time(args.answer_ms / 1000)
-        workers = start_workers(args, env, log_dir)
+        workers: list[subprocess.Popen] = []
         try:
-            wait_for_workers(args.redis_url, workers, args.workers)
-            result = release(args, env)
+            result = release(args, env, lambda: workers.extend(start_workers(args, env, log_dir)))
         finally:
             for worker in workers:
                 stop_process(worker, timeout=30)
@@ -181,28 +177,46 @@ def orchestrate(args: argparse.Namespace) -> dict[str, Any]:
     }
 
 
-def release(args: argparse.Namespace, env: dict[str, str]) -> dict[str, Any]:
-    """Start the senders together; the watcher reports when the last badge was issued."""
+def release(args: argparse.Namespace, env: dict[str, str], start_workers: Callable[[], None]) -> dict[str, Any]:
+    """Send the events and run the workers; the watcher reports when the last badge was issued.
+
+    By default the workers are up before the senders start, and the clock starts with the
+    senders. With ``--queue-first`` every award is made (its task queued) before the workers
+    start, and the clock starts with them: the release itself, apart from event processing.
+    """
     senders = [subprocess.Popen(child(args, "send", shard=shard), cwd=ROOT, env=env, text=True,
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE) for shard in range(args.senders)]
+
+    def go() -> list[dict[str, Any]]:
+        for sender in senders:
+            sender.stdin.write(GO + "\n")
+            sender.stdin.flush()
+        return [last_json(sender.communicate()[0]) for sender in senders]
+
+    watcher = None
     try:
         for sender in senders:
             if sender.stdout.readline().strip() != READY:
                 raise SystemExit("a sender failed to start")
+        if args.queue_first:
+            sent = go()
+        else:
+            start_workers()
+            wait_for_workers(args.redis_url, args.workers)
         started = time.time()
         watcher = subprocess.Popen(child(args, "watch", started=started), cwd=ROOT, env=env, text=True,
                                    stdout=subprocess.PIPE)
-        for sender in senders:
-            sender.stdin.write(GO + "\n")
-            sender.stdin.flush()
-        sent = [last_json(sender.communicate()[0]) for sender in senders]
+        if args.queue_first:
+            start_workers()
+        else:
+            sent = go()
         watched = last_json(watcher.communicate()[0])
     finally:
-        for sender in senders:
-            if sender.poll() is None:  # only after a failure
-                sender.kill()
-                sender.wait()
-    return {"sent_s": round(max(s["finished"] for s in sent) - started, 1),
+        for process in [*senders, watcher]:
+            if process is not None and process.poll() is None:  # only after a failure or an interrupt
+                process.kill()
+                process.wait()
+    return {"sent_s": None if args.queue_first else round(max(s["finished"] for s in sent) - started, 1),
             "events": sum(s["events"] for s in sent), "receiver_errors": sum(s["errors"] for s in sent),
             **watched}
 
