@@ -49,7 +49,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--answer-ms", type=float, default=100.0, help="the provider's answer time")
     parser.add_argument("--pacing-share", type=float, default=0.95,
                         help="the service paces at this share of --rate (headroom for calls that start late)")
-    parser.add_argument("--burst", type=int, default=5, help="pacing burst")
+    parser.add_argument("--burst", type=int,
+                        help="pacing burst (default: up to 5, within the window's headroom left by --pacing-share)")
     parser.add_argument("--no-pacing", action="store_true", help="BADGES_PROVIDER_RATE_LIMITS = {}: no pacing")
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--concurrency", type=int, default=8, help="threads per worker process")
@@ -70,6 +71,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     if args.awards < 1 or args.rate <= 0 or min(args.workers, args.concurrency, args.senders) < 1:
         parser.error("--awards, --rate, --workers, --concurrency and --senders must be positive")
     args.ideal_s = args.awards / args.rate
+    if args.burst is None:  # a burst plus a window of paced calls must still fit the provider's window
+        args.burst = max(1, min(5, int((1 - args.pacing_share) * args.rate * args.window)))
     args.timeout = args.timeout or max(120.0, 3 * args.ideal_s)
     return args
 
