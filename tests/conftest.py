@@ -19,8 +19,10 @@ from badges.models import (
 
 
 @pytest.fixture(autouse=True)
-def fresh_pacing_buckets():
-    """Each test starts with full in-process pacing buckets (no Redis in the unit tests)."""
+def unpaced_providers(settings):
+    """Tests call providers in quick succession: unpaced unless a test sets its rate (the pacing tests),
+    and then with full in-process buckets (no Redis in the unit tests)."""
+    settings.BADGES_PROVIDER_RATE_LIMITS = {}
     yield
     pacing.clear_local_buckets()
 
