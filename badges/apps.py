@@ -15,6 +15,7 @@ class BadgesConfig(AppConfig):
         from badges.database import check_database_timeouts
         from badges.encryption import check_encryption_keys, check_encryption_keys_deploy
         from badges.host import check_host_contract
+        from badges.pacing import check_rate_limits
         from badges.providers.http import check_retry_policy
 
         checks.register(check_badges_config, checks.Tags.compatibility)
@@ -23,6 +24,7 @@ class BadgesConfig(AppConfig):
         checks.register(check_encryption_keys_deploy, checks.Tags.security, deploy=True)
         checks.register(check_host_contract, checks.Tags.models)
         checks.register(check_retry_policy, checks.Tags.compatibility)
+        checks.register(check_rate_limits, checks.Tags.compatibility)
         checks.register(check_database_timeouts, checks.Tags.database)
         if badges_enabled():
             from badges.receivers import connect_receivers

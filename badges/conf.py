@@ -156,6 +156,11 @@ SETTINGS = (
     Setting("BADGES_RETIREMENT_SERVICE_USERNAMES", ["retirement_service_worker"], _of_type(list)),
     Setting("BADGES_FIELD_ENCRYPTION_KEYS", [], _of_type(list)),  # each key: badges.encryption.check_encryption_keys
     Setting("BADGES_PROVIDER_HTTP", {}, _of_type(dict)),  # its keys: badges.providers.http.check_retry_policy
+    Setting("BADGES_PROVIDER_RATE_LIMITS", {"credly": {"per_second": 5, "burst": 5},
+                                            "accredible": {"per_second": 6, "burst": 5}},
+            _of_type(dict)),  # its entries: badges.pacing.check_rate_limits
+    Setting("BADGES_PROVIDER_PACING_REDIS_URL", "", _of_type(str)),
+    Setting("BADGES_PROVIDER_PACING_MAX_SLEEP_SECONDS", 1.0, _number(0)),
     Setting("BADGES_API_STAFF_PERMISSION", "", _of_type(str)),
     Setting("BADGES_API_LEARNER_THROTTLE_RATE", "120/minute", _throttle_rate),
     Setting("BADGES_HOST_TIMESTAMPED_MODEL", "django_extensions.db.models.TimeStampedModel", _model_path),

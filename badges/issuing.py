@@ -25,7 +25,7 @@ from django.db.models.functions import Coalesce
 from django.utils import timezone
 from openedx_events.learning.data import BadgeData, BadgeTemplateData, UserData, UserPersonalData
 
-from badges import host, sql
+from badges import host, pacing, sql
 from badges.conf import badges_settings
 from badges.models import BadgeState, BadgeTemplate, ProviderBadge
 from badges.providers.base import (
@@ -53,6 +53,7 @@ class BadgeKind:
     template_model: type[BadgeTemplate]
     external_id_field: str
     revoked_state: str
+    account_field: str
 
     def template_content_type_id(self) -> int:
         """Cached by Django's ContentType manager after the first call of the process."""
@@ -65,7 +66,7 @@ class BadgeKind:
 
 KINDS: dict[str, BadgeKind] = {
     origin: BadgeKind(origin, entry.badge_model, entry.template_model, entry.badge_external_id_field,
-                      entry.revoked_state)
+                      entry.revoked_state, entry.account_field)
     for origin, entry in PROVIDERS.items()
 }
 
@@ -100,7 +101,8 @@ def change_badge(badge: AnyBadge, *, status: str | None = None, state: str | Non
                  external_id: str | None = None, provider_error: str | None = None,
                  attempted: bool = False, attempt_ended: bool = False, retry_at: datetime.datetime | None = None,
                  clear_external_id: bool = False, replaced_external_id: str | None = None,
-                 start_sync: bool = False, reset_attempts: bool = False) -> None:
+                 start_sync: bool = False, reset_attempts: bool = False,
+                 deferred_until: datetime.datetime | None = None) -> None:
     """Apply and save a change of a badge record, writing only the columns that changed.
 
     ``start_sync`` begins a new issue/revoke cycle (revoke, operator retry, re-award): the retry
@@ -110,6 +112,8 @@ def change_badge(badge: AnyBadge, *, status: str | None = None, state: str | Non
     is due should this one never report; ``attempt_ended`` records that it reported, and
     ``retry_at`` is then when the next one is due (None: none scheduled).
     ``replaced_external_id`` is the earlier badge a re-award revokes first ("" once done).
+    ``deferred_until`` is when a task waiting for its account's pacing slot will run (no attempt
+    is counted), so the sweep leaves the record to that task until then.
     Provider-side fields live in the provider's table, ``status`` in the
     shared credential table, so a provider-side change is one UPDATE, a prepared statement (no
     ``save()``: it runs twice per provider call); a change of status goes through ``save()``.
@@ -146,6 +150,8 @@ def change_badge(badge: AnyBadge, *, status: str | None = None, state: str | Non
         put("last_attempt_at", now)
     if attempted or attempt_ended:
         put("next_attempt_at", retry_at)
+    if deferred_until is not None:
+        put("next_attempt_at", deferred_until)
     if "status" in changed:
         changed.append("modified")
         badge.save(update_fields=changed)
@@ -186,13 +192,15 @@ def next_action(badge: AnyBadge) -> Action:
 class SyncResult:
     action: Action
     retry_in: float | None = None  # seconds, set after a transient failure within the retry horizon
+    slot_at: float | None = None  # set when waiting for the account's pacing slot (retry_in is the wait)
 
 
 RECIPIENT_FIELDS = ("email", "first_name", "last_name", "full_name", "lms_user_id")
 
 
 def _locked_badge(kind: BadgeKind, badge_uuid: str) -> AnyBadge | None:
-    """The badge row, locked until commit, with its learner's fields read in the same query.
+    """The badge row, locked until commit, with its learner's fields and its provider account read in
+    the same query (``paced_account_id``: None when the provider's calls are not paced).
 
     Plain SQL prepared once per provider (:func:`_locked_badge_sql`): every issue runs it twice, and
     building it with the ORM cost several times more than running it.
@@ -204,25 +212,34 @@ def _locked_badge(kind: BadgeKind, badge_uuid: str) -> AnyBadge | None:
         row = cursor.fetchone()
     if row is None:
         return None
+    *row, account_id = row
     badge = sql.instance_from_row(connection, kind.badge_model, row)
     for name, value in zip(RECIPIENT_FIELDS, row[-len(RECIPIENT_FIELDS):], strict=True):
         setattr(badge, f"recipient_{name}", value)
+    badge.paced_account_id = account_id if pacing.rate_for(kind.origin) is not None else None
     return badge
 
 
 @functools.lru_cache(maxsize=8)
 def _locked_badge_sql(alias: str, origin: str) -> str:
-    """The badge of ``origin`` with the given uuid, then each of :data:`RECIPIENT_FIELDS` of its user record."""
+    """The badge of ``origin`` with the given uuid, then each of :data:`RECIPIENT_FIELDS` of its user
+    record, then its template's provider account id."""
     connection = connections[alias]
-    model, user = KINDS[origin].badge_model, host.user_model()
+    kind = KINDS[origin]
+    model, user = kind.badge_model, host.user_model()
     username = sql.qualified_column(connection, model, "username")
     recipient = [
         f"(SELECT u.{sql.column(connection, user, name)} FROM {sql.table(connection, user)} u "  # noqa: S608
         f"WHERE u.{sql.column(connection, user, 'username')} = {username} LIMIT 1)"
         for name in RECIPIENT_FIELDS
     ]
+    template = kind.template_model
+    account_column = sql.column(connection, template, kind.account_field)
+    account = (f"(SELECT t.{account_column} FROM {sql.table(connection, template)} t "  # noqa: S608
+               f"WHERE t.{sql.column(connection, template, template._meta.pk.name)} = "
+               f"{sql.qualified_column(connection, model, 'credential_id')})")
     where = f"{sql.qualified_column(connection, model, 'uuid')} = %s"
-    return sql.select_sql(connection, model, where, recipient, lock=True)
+    return sql.select_sql(connection, model, where, [*recipient, account], lock=True)
 
 
 def _template_with_account(kind: BadgeKind, template_id: int) -> BadgeTemplate:
@@ -238,10 +255,8 @@ def _template_with_account(kind: BadgeKind, template_id: int) -> BadgeTemplate:
 
 
 def _account_field(kind: BadgeKind) -> str:
-    """The template's foreign key to its provider account."""
-    account_model = PROVIDERS[kind.origin].account_model
-    return next(field.name for field in kind.template_model._meta.concrete_fields
-                if field.is_relation and field.related_model is account_model)
+    """The name of the template's foreign key to its provider account."""
+    return kind.template_model._meta.get_field(kind.account_field).name
 
 
 @functools.lru_cache(maxsize=8)
@@ -260,19 +275,48 @@ def recipient_of(badge: AnyBadge) -> Recipient:
     })
 
 
-def sync_with_provider(origin: str, badge_uuid: str) -> SyncResult:
+def sync_with_provider(origin: str, badge_uuid: str, held_slot: float | None = None) -> SyncResult:
     """Make the provider match the badge record: issue it, or revoke/expire it, at most once.
 
     One step after another until nothing is left or a step fails (a re-award first revokes the
-    earlier badge, then issues); the result is the last step's.
+    earlier badge, then issues); the result is the last step's. ``held_slot`` is the pacing slot
+    an earlier run of the task reserved for its first step; each later step reserves its own.
     """
-    result = _sync_step(KINDS[origin], badge_uuid)
+    result = _sync_step(KINDS[origin], badge_uuid, held_slot)
     while result.action is Action.REVOKE_REPLACED and result.retry_in is None:
         result = _sync_step(KINDS[origin], badge_uuid)
     return result
 
 
-def _sync_step(kind: BadgeKind, badge_uuid: str) -> SyncResult:
+def expected_calls(kind: BadgeKind, badge: AnyBadge, action: Action) -> int:
+    """Provider calls the step will make, so the pacing slot covers them: a lookup comes before
+    an issue after an earlier attempt and before a revoke without an id."""
+    if action is Action.REVOKE_REPLACED:
+        return 1
+    if action is Action.ISSUE:
+        return 2 if badge.issue_attempts >= 1 else 1
+    return 1 if kind.external_id(badge) is not None else 2
+
+
+def _paced(kind: BadgeKind, badge: AnyBadge, action: Action, held_slot: float | None) -> SyncResult | None:
+    """None when the call may start now; else the wait for the account's slot, recorded as the next attempt.
+
+    A wait up to ``BADGES_PROVIDER_PACING_MAX_SLEEP_SECONDS`` is left to the task to sleep on; a
+    longer one is kept as ``next_attempt_at``, so the sweep does not re-queue the record while its
+    task waits for the slot.
+    """
+    account_id = getattr(badge, "paced_account_id", None)
+    if account_id is None:
+        return None
+    slot = pacing.reserve_slot(kind.origin, account_id, expected_calls(kind, badge, action), held_slot)
+    if slot is None or slot.wait <= 0:
+        return None
+    if slot.wait > pacing.max_sleep():
+        change_badge(badge, deferred_until=timezone.now() + datetime.timedelta(seconds=slot.wait))
+    return SyncResult(action, retry_in=slot.wait, slot_at=slot.at)
+
+
+def _sync_step(kind: BadgeKind, badge_uuid: str, held_slot: float | None = None) -> SyncResult:
     """One provider step in two transactions: count the attempt and commit, then call and record.
 
     The first commit makes the attempt durable before the provider can act on it: if the
@@ -281,7 +325,8 @@ def _sync_step(kind: BadgeKind, badge_uuid: str) -> SyncResult:
     call, so a second task for the same badge waits and then finds nothing left to do; it
     decides again on what it finds, since another task may have finished the work in between.
     The first transaction is ``durable``: inside a caller's transaction its commit would be a
-    savepoint that a crash still rolls back, so that is refused.
+    savepoint that a crash still rolls back, so that is refused. A paced account's slot is
+    reserved before the attempt is counted: a task that must wait for it spends no attempt.
     """
     with transaction.atomic(durable=True):
         badge = _locked_badge(kind, badge_uuid)
@@ -294,6 +339,9 @@ def _sync_step(kind: BadgeKind, badge_uuid: str) -> SyncResult:
         if action is Action.FORGET:
             change_badge(badge, state=kind.revoked_state, provider_error="")
             return SyncResult(action)
+        waiting = _paced(kind, badge, action, held_slot)
+        if waiting is not None:
+            return waiting
         # Should this attempt never report (the process died), the next one is due now (plus the sweep's grace).
         change_badge(badge, attempted=True, retry_at=timezone.now())
     with transaction.atomic():
@@ -305,6 +353,8 @@ def _sync_step(kind: BadgeKind, badge_uuid: str) -> SyncResult:
         try:
             remote = _call_provider(action, badge, template)
         except TransientProviderError as exc:
+            if exc.status == 429 and getattr(badge, "paced_account_id", None) is not None:
+                pacing.pause_account(kind.origin, badge.paced_account_id, exc.retry_after)
             return SyncResult(action, _after_transient_failure(badge, exc))
         except PermanentProviderError as exc:
             logger.warning("Provider refused %s of badge %s: %s", action.value, badge.uuid, exc)

@@ -223,6 +223,12 @@ for _name in (
 ):
     if os.environ.get(_name):
         globals()[_name] = env_number(_name)
+# Provider pacing (docs/providers.rst): a JSON dict per origin, e.g. {"credly": {"per_second": 50, "burst": 5}},
+# and the Redis that holds the shared buckets (unset: a redis:// CELERY_BROKER_URL, else in-process).
+if os.environ.get("BADGES_PROVIDER_RATE_LIMITS"):
+    BADGES_PROVIDER_RATE_LIMITS = env_json("BADGES_PROVIDER_RATE_LIMITS")
+if os.environ.get("BADGES_PROVIDER_PACING_REDIS_URL"):
+    BADGES_PROVIDER_PACING_REDIS_URL = os.environ["BADGES_PROVIDER_PACING_REDIS_URL"]
 # Fernet keys that encrypt stored provider API keys, comma-separated, newest (the one that
 # encrypts) first; every one decrypts. Unset: keys derived from SECRET_KEY and SECRET_KEY_FALLBACKS.
 # After adding a key, run `manage.py reencrypt_api_keys` before removing the old one (docs/settings.rst).

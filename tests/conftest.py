@@ -6,6 +6,7 @@ import uuid
 import pytest
 from django.contrib.sites.models import Site
 
+from badges import pacing
 from badges.conf import COURSE_PASSING_STATUS_UPDATED
 from badges.models import (
     AccredibleAPIConfig,
@@ -15,6 +16,15 @@ from badges.models import (
     CredlyOrganization,
     DataRule,
 )
+
+
+@pytest.fixture(autouse=True)
+def unpaced_providers(settings):
+    """Tests call providers in quick succession: unpaced unless a test sets its rate (the pacing tests),
+    and then with full in-process buckets (no Redis in the unit tests)."""
+    settings.BADGES_PROVIDER_RATE_LIMITS = {}
+    yield
+    pacing.clear_local_buckets()
 
 
 @pytest.fixture

@@ -38,6 +38,7 @@ class ProviderEntry:
     account_model: type
     build: Callable[[Any], BadgeProvider]
     account_of: Callable[[Any], Any]
+    account_field: str  # the template model's column holding its account's primary key
     external_id_of: Callable[[Any], str]
     template_model: type[BadgeTemplate]
     badge_model: type
@@ -50,6 +51,7 @@ PROVIDERS: dict[str, ProviderEntry] = {
         account_model=CredlyOrganization,
         build=lambda org: CredlyProvider(organization_id=str(org.uuid), api_key=org.effective_api_key),
         account_of=lambda template: template.organization,
+        account_field="organization_id",
         external_id_of=lambda template: str(template.uuid),
         template_model=CredlyBadgeTemplate,
         badge_model=CredlyBadge,
@@ -60,6 +62,7 @@ PROVIDERS: dict[str, ProviderEntry] = {
         account_model=AccredibleAPIConfig,
         build=lambda config: AccredibleProvider(api_key=config.effective_api_key),
         account_of=lambda template: template.api_config,
+        account_field="api_config_id",
         external_id_of=lambda template: str(template.external_id),
         template_model=AccredibleGroup,
         badge_model=AccredibleBadge,
@@ -70,6 +73,7 @@ PROVIDERS: dict[str, ProviderEntry] = {
         account_model=OpenBadgeIssuer,
         build=OpenBadgesProvider,
         account_of=lambda achievement: achievement.issuer,
+        account_field="issuer_id",
         external_id_of=lambda achievement: str(achievement.uuid),
         template_model=OpenBadgeAchievement,
         badge_model=OpenBadge,

@@ -45,7 +45,13 @@ wraps it): ``POST reset``; ``PUT settings`` ``{"per_page": N}`` (page size of bo
 "path"?, "method"?}`` (the next ``count`` provider calls whose path contains ``path`` fail with
 ``status`` (after sleeping ``delay`` seconds, if given), or, with only ``delay``, are carried out at
 once and answered ``delay`` seconds later, like a timeout whose work still happened);
-``DELETE failures``; ``PUT chaos`` ``{"fault_rate", "timeout_delay"?, "latency"?, "seed"?}`` (every
+``DELETE failures``; ``PUT rate_limit`` ``{"limit", "window"?}`` (at most ``limit`` provider calls
+per account, the Credly organization or the Accredible key, in each fixed window of ``window``
+seconds, default 1; more are answered 429 at once with ``Retry-After`` until the window ends and
+logged with ``fault`` ``rate_limited``; 0: no limit); ``PUT settings`` ``{"answer_time": S}`` (every
+call within the limit is answered S seconds after it arrives; calls are served concurrently, one
+thread each, so the answer time does not serialize them);
+``PUT chaos`` ``{"fault_rate", "timeout_delay"?, "latency"?, "seed"?}`` (every
 provider call is carried out and then, with probability ``fault_rate``, answered 500, 503, 429 or
 nothing for ``timeout_delay`` seconds, so the client times out on work that was done; every call
 is answered ``latency`` seconds after its work, so a process can be killed while its call is in
@@ -63,6 +69,7 @@ import base64
 import datetime
 import itertools
 import json
+import math
 import os
 import random
 import re
@@ -149,6 +156,35 @@ class Chaos:
 
 
 @dataclass
+class RateLimit:
+    """At most ``limit`` provider calls per account in each fixed window of ``window`` seconds (``PUT rate_limit``).
+
+    A call over the limit is answered 429 at once, with ``Retry-After`` the whole seconds until
+    its window ends, and does nothing; refused calls do not count. ``limit`` 0: no limit.
+    """
+
+    limit: int = 0
+    window: float = 1.0
+    counts: dict[tuple[str, int], int] = field(default_factory=dict)
+
+    def refuse(self, account: str, now: float) -> float | None:
+        """Count a call of ``account``; None when it may go on, else the seconds until its window ends.
+
+        Called under the state lock. Only the current windows are kept.
+        """
+        if not self.limit:
+            return None
+        window = int(now // self.window)
+        key = (account, window)
+        if key not in self.counts:
+            self.counts = {k: v for k, v in self.counts.items() if k[1] == window}
+        if self.counts.get(key, 0) >= self.limit:
+            return (window + 1) * self.window - now
+        self.counts[key] = self.counts.get(key, 0) + 1
+        return None
+
+
+@dataclass
 class FakeState:
     """Everything the fake knows; guarded by ``lock`` because the server is threaded."""
 
@@ -164,6 +200,8 @@ class FakeState:
     accredible_credentials: dict[int, dict[str, Any]] = field(default_factory=dict)
     failures: list[FailureRule] = field(default_factory=list)
     chaos: Chaos = field(default_factory=Chaos)
+    rate_limit: RateLimit = field(default_factory=RateLimit)
+    answer_time: float = 0.0
     calls: list[dict[str, Any]] = field(default_factory=list)
     ids: itertools.count = field(default_factory=lambda: itertools.count(1001))
 
@@ -244,6 +282,14 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
                   "fault": None, "answered": False}
         with self.state.lock:
             self.state.calls.append(record)
+            refused_for = self.state.rate_limit.refuse(self._account_of(path), record["time"])
+        if refused_for is not None:
+            record.update(status=429, fault="rate_limited", answered=True)
+            self._reply(429, {"errors": "Rate limit exceeded"}, {"Retry-After": str(max(1, math.ceil(refused_for)))})
+            return
+        # The provider's own answer time; concurrent calls wait side by side (one thread per connection).
+        time.sleep(self.state.answer_time)
+        with self.state.lock:
             rule = next((r for r in self.state.failures if r.matches(method, path)), None)
             if rule:
                 rule.count -= 1
@@ -253,6 +299,11 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
             self._answer_provider_call(method, path, query, body, record, rule, chaos, fault)
         finally:
             record["answered"] = True
+
+    def _account_of(self, path: str) -> str:
+        """Whose limit a call counts against: the Credly organization in the path, else the API key."""
+        match = re.match(r"/credly/v1/organizations/([^/]+)", path)
+        return f"credly:{match.group(1).lower()}" if match else f"key:{self.headers.get('Authorization') or ''}"
 
     def _answer_provider_call(self, method: str, path: str, query: dict[str, str], body: dict[str, Any],
                               record: dict[str, Any], rule: FailureRule | None, chaos: Chaos,
@@ -575,6 +626,7 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
             ("GET", "accredible/credentials", self.control_credentials),
             ("POST", "failures", self.control_add_failure),
             ("PUT", "chaos", self.control_chaos),
+            ("PUT", "rate_limit", self.control_rate_limit),
             ("DELETE", "failures", self.control_clear_failures),
             ("GET", "calls", self.control_calls),
             ("DELETE", "calls", self.control_clear_calls),
@@ -587,7 +639,16 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
     def control_settings(self, query: dict, body: dict) -> tuple[int, Any]:
         if "per_page" in body:
             self.state.per_page = max(1, int(body["per_page"]))
-        return 200, {"per_page": self.state.per_page}
+        if "answer_time" in body:
+            self.state.answer_time = max(0.0, float(body["answer_time"]))
+        return 200, {"per_page": self.state.per_page, "answer_time": self.state.answer_time}
+
+    def control_rate_limit(self, query: dict, body: dict) -> tuple[int, Any]:
+        limit, window = int(body.get("limit") or 0), float(body.get("window") or 1.0)
+        if limit < 0 or window <= 0:
+            raise HttpError(400, {"errors": "limit must be >= 0 and window > 0"})
+        self.state.rate_limit = RateLimit(limit=limit, window=window)
+        return 200, {"limit": limit, "window": window}
 
     def control_add_org(self, query: dict, body: dict) -> tuple[int, Any]:
         if not body.get("api_key"):
@@ -740,6 +801,7 @@ class FakeProviderHandler(BaseHTTPRequestHandler):
 
 class FakeProviderHTTPServer(ThreadingHTTPServer):
     daemon_threads = True
+    request_queue_size = 256  # many workers connect at once during a grade release
 
     def __init__(self, host: str = HOST, port: int = 0) -> None:
         self.state = FakeState()
@@ -845,6 +907,14 @@ class FakeProviderControl:
         """Make the next ``count`` provider calls (whose path contains ``path``) fail or stall."""
         self._call("POST", "failures", {"count": count, "status": status, "retry_after": retry_after,
                                         "delay": delay, "path": path, "method": method})
+
+    def set_rate_limit(self, limit: int, window: float = 1.0) -> None:
+        """At most ``limit`` provider calls per account in each ``window`` seconds; above it, 429 with Retry-After."""
+        self._call("PUT", "rate_limit", {"limit": limit, "window": window})
+
+    def set_answer_time(self, seconds: float) -> None:
+        """Every provider call that is not refused is worked on and answered ``seconds`` after it arrives."""
+        self._call("PUT", "settings", {"answer_time": seconds})
 
     def clear_failures(self) -> None:
         self._call("DELETE", "failures")

@@ -229,3 +229,41 @@ def test_template_images_and_dashboard_pages_are_served():
         assert image.content.startswith(b"\x89PNG\r\n\x1a\n")
         dashboard = requests.get(f"{fake.url}credly/mgmt/organizations/x/badges/templates/y/details", timeout=10)
         assert dashboard.status_code == 200
+
+
+def test_a_rate_limit_refuses_calls_over_it_per_account_with_retry_after(process, control):
+    first_id = control.add_credly_organization(api_key="first-key")
+    second_id = control.add_credly_organization(api_key="second-key")
+    template = control.add_credly_template(first_id, name="Badge", allow_duplicates=True)
+    first, second = credly_for(process, first_id, "first-key"), credly_for(process, second_id, "second-key")
+    control.set_rate_limit(3, window=60)
+
+    for _ in range(3):
+        first.issue_badge(template_external_id=template["id"], recipient=ADA, issued_at=NOW)
+    with pytest.raises(TransientProviderError) as limited:
+        first.issue_badge(template_external_id=template["id"], recipient=ADA, issued_at=NOW)
+    assert limited.value.status == 429 and 1 <= limited.value.retry_after <= 60
+    assert second.fetch_account_name() == "Fake organization"  # another account has its own count
+    assert len(control.credly_badges(first_id)) == 3  # the refused call did nothing
+    assert [call["fault"] for call in control.calls()].count("rate_limited") == 1
+
+
+def test_answer_time_delays_calls_side_by_side_not_one_after_another(process, control):
+    """Eight calls answered after 0.5 s each, with a 3 s read timeout: served one at a time, some would time out."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    org_id = control.add_credly_organization(api_key="fake-key")
+    control.set_answer_time(0.5)
+    patient = RetryPolicy(attempts=1, connect_timeout=2.0, read_timeout=3.0)
+
+    def call(_number: int) -> str:
+        client = CredlyProvider(organization_id=org_id, api_key="fake-key", base_url=process.urls["credly_api"],
+                                policy=patient)
+        try:
+            return client.fetch_account_name()
+        except TransientProviderError as error:
+            return str(error)
+
+    with ThreadPoolExecutor(8) as pool:
+        answers = list(pool.map(call, range(8)))
+    assert answers == ["Fake organization"] * 8
