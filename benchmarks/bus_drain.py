@@ -304,21 +304,29 @@ def prepare(args: argparse.Namespace) -> dict[str, Any]:
     return {"templates": args.templates}
 
 
+def keep_whole_backlog(args: argparse.Namespace) -> None:
+    """Redis producers trim the stream to ``EVENT_BUS_REDIS_STREAM_MAX_LEN`` (10,000) at every add, the
+    consumers' own badge events included, which would drop the unread part of a larger backlog. The
+    host reads no such setting from the environment, so the benchmark raises the library's value."""
+    from django.conf import settings
+
+    if settings.EVENT_BUS_BACKEND == "redis":
+        from edx_event_bus_redis.internal import producer as redis_producer
+
+        redis_producer.STREAM_MAX_LEN = max(redis_producer.STREAM_MAX_LEN, 2 * args.events)
+
+
 def produce(args: argparse.Namespace) -> dict[str, Any]:
     """Publish the backlog with the configured bus library's producer, as the LMS does."""
     import datetime
 
-    from django.conf import settings
     from openedx_events.data import EventsMetadata
     from openedx_events.event_bus import get_producer
     from openedx_events.learning.signals import COURSE_PASSING_STATUS_UPDATED
 
     from benchmarks.workload import generate_events, requirement_course_keys
 
-    if settings.EVENT_BUS_BACKEND == "redis":
-        from edx_event_bus_redis.internal import producer as redis_producer
-
-        redis_producer.STREAM_MAX_LEN = max(redis_producer.STREAM_MAX_LEN, 2 * args.events)  # keep the whole backlog
+    keep_whole_backlog(args)
     keys = [key for index in range(args.templates) for key in requirement_course_keys(index)]
     producer = get_producer()
     for event in generate_events(keys, args.events):
@@ -357,6 +365,7 @@ def consume(args: argparse.Namespace, command_args: list[str]) -> dict[str, Any]
 
     from benchmarks.workload import credly_answered_in_process
 
+    keep_whole_backlog(args)
     handled = HandledEvents()
     COURSE_PASSING_STATUS_UPDATED.connect(handled, weak=False, dispatch_uid="bus-drain-benchmark")
     print(READY, flush=True)
