@@ -35,11 +35,14 @@ Point ``EVENT_BUS_CONSUMER`` at one of these classes (the host settings do by de
 """
 from __future__ import annotations
 
+import functools
+import io
 import logging
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
 
+import fastavro
 from confluent_kafka import TopicPartition
 from django.conf import settings
 from edx_django_utils.cache import RequestCache
@@ -51,7 +54,7 @@ from edx_event_bus_redis import RedisEventConsumer
 from edx_event_bus_redis.internal import consumer as redis_library
 from edx_event_bus_redis.internal.message import RedisMessage
 from edx_event_bus_redis.internal.utils import Timeout
-from openedx_events.event_bus.avro.deserializer import deserialize_bytes_to_event_data
+from openedx_events.event_bus.avro.deserializer import AvroSignalDeserializer
 from openedx_events.tooling import OpenEdxPublicSignal, prepare_for_new_work_cycle
 
 from badges.conf import badges_settings
@@ -131,6 +134,21 @@ class TooManyConsecutiveErrors(Exception):
 def check_consecutive_errors(limit: int | None, errors: int) -> None:
     if limit and errors >= limit:
         raise TooManyConsecutiveErrors(f"Too many consecutive errors, exiting ({errors} in a row)")
+
+
+@functools.cache
+def avro_decoder(event_type: str) -> tuple[AvroSignalDeserializer, Any]:
+    """The deserializer of an event type and its parsed Avro schema, built once per process.
+
+    openedx-events' ``deserialize_bytes_to_event_data`` builds both from the signal for every message."""
+    deserializer = AvroSignalDeserializer(OpenEdxPublicSignal.get_signal_by_type(event_type))
+    return deserializer, fastavro.parse_schema(deserializer.schema)
+
+
+def decode_event_data(event_type: str, data: bytes) -> dict[str, Any]:
+    """What ``deserialize_bytes_to_event_data`` returns, from the decoder built once per event type."""
+    deserializer, schema = avro_decoder(event_type)
+    return deserializer.from_dict(fastavro.schemaless_reader(io.BytesIO(data), schema))
 
 
 class DatabaseWaitingRedisEventConsumer(RedisEventConsumer):
@@ -219,11 +237,12 @@ class DatabaseWaitingRedisEventConsumer(RedisEventConsumer):
         return errors
 
     def emit_signals_from_message(self, msg: RedisMessage) -> None:
-        """The library's, with its two INFO lines per message at DEBUG (one INFO line per batch instead)."""
+        """The library's, with its two INFO lines per message at DEBUG (one INFO line per batch instead)
+        and the Avro decoder built once per event type."""
         logger.debug("Message received from Redis: topic=%s, message_id=%s, redis_msg_id=%s", msg.topic,
                      msg.event_metadata.id, msg.msg_id)
         signal = OpenEdxPublicSignal.get_signal_by_type(msg.event_metadata.event_type)
-        event_data = deserialize_bytes_to_event_data(msg.event_data, signal)
+        event_data = decode_event_data(signal.event_type, msg.event_data)
         send_results = signal.send_event_with_custom_metadata(msg.event_metadata, **event_data)
         self._check_receiver_results(send_results, signal)
 

@@ -290,3 +290,13 @@ def test_kafka_interrupted_batch_commits_only_what_was_handled(kafka_bus, receiv
     box[0].consume_indefinitely()
     assert again == [2, 3, 4]
     assert kafka_committed(kafka_bus) == 5
+
+
+def test_the_redis_decoder_reads_what_openedx_events_reads() -> None:
+    from openedx_events.event_bus.avro.deserializer import deserialize_bytes_to_event_data
+    from openedx_events.event_bus.avro.serializer import serialize_event_data_to_bytes
+
+    data = serialize_event_data_to_bytes({"course_passing_status": passing_status(7)}, COURSE_PASSING_STATUS_UPDATED)
+    decoded = consumers.decode_event_data(COURSE_PASSING_STATUS_UPDATED.event_type, data)
+    assert decoded == deserialize_bytes_to_event_data(data, COURSE_PASSING_STATUS_UPDATED)
+    assert decoded["course_passing_status"].user.pii.username == "batch-7"
