@@ -196,7 +196,8 @@ def run_configuration(args: argparse.Namespace, bus: str, db: str, database_url:
         deadline = time.monotonic() + args.timeout
         while not drained(bus, topic, args, kafka):
             if time.monotonic() > deadline or any(child.poll() is not None for child in children):
-                raise SystemExit(f"the backlog was not drained; consumer logs in {log_dir}")
+                tails = "\n".join(f"--- {path.name}:\n{path.read_text(errors='replace')[-3000:]}" for path in logs)
+                raise SystemExit(f"the backlog was not drained:\n{tails}")
             time.sleep(0.5)
         load_during = load_average()
         for child in children:
