@@ -14,7 +14,7 @@ Both libraries call ``record_event_consuming_error`` before they acknowledge or 
 subclasses below do their waiting there: when the error says the database is unreachable, they
 close the broken connection, back off (doubling up to ``BADGES_CONSUMER_DB_RETRY_MAX_DELAY_SECONDS``)
 and handle the same message again, until it is handled or fails for another reason. Consumption
-pauses meanwhile; the library acknowledges or commits the message only after that. There is
+pauses meanwhile; the message is acknowledged or committed only after that. There is
 no time limit: an event is never given up because the database stayed away. Processing is
 idempotent (``docs/event-bus.rst``), so handling a message again is always safe.
 
