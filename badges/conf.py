@@ -150,6 +150,8 @@ SETTINGS = (
     Setting("BADGES_SWEEP_GRACE_SECONDS", 300, _number(0)),
     Setting("BADGES_SCHEDULED_SYNC_HOURS", 0, _number(0)),
     Setting("BADGES_CONSUMER_DB_RETRY_MAX_DELAY_SECONDS", 5, _number(0, inclusive=False)),
+    Setting("BADGES_CONSUMER_BATCH_SIZE", 100, _number(1)),
+    Setting("BADGES_CONSUMER_CONNECTION_CHECK_IDLE_SECONDS", 10, _number(0)),
     Setting("BADGES_RETIRED_USER_SALTS", [], _of_type(list)),
     Setting("BADGES_RETIRED_USERNAME_FORMAT", "retired__user_{}", _of_type(str)),
     Setting("BADGES_RETIRED_EMAIL_FORMAT", "retired__user_{}@retired.invalid", _of_type(str)),

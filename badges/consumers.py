@@ -14,21 +14,48 @@ Both libraries call ``record_event_consuming_error`` before they acknowledge or 
 subclasses below do their waiting there: when the error says the database is unreachable, they
 close the broken connection, back off (doubling up to ``BADGES_CONSUMER_DB_RETRY_MAX_DELAY_SECONDS``)
 and handle the same message again, until it is handled or fails for another reason. Consumption
-pauses meanwhile; the library acknowledges or commits the message only after that. There is
+pauses meanwhile; the message is acknowledged or committed only after that. There is
 no time limit: an event is never given up because the database stayed away. Processing is
 idempotent (``docs/event-bus.rst``), so handling a message again is always safe.
+
+Both subclasses also run their own read loop, which otherwise does what the library's does:
+they read up to ``BADGES_CONSUMER_BATCH_SIZE`` messages at a time (one ``XREADGROUP ... COUNT n``;
+one ``consume(n)``) and acknowledge or commit them together once every one of them was handled
+(one ``XACK``; one commit of the next offset per partition), so a replayed backlog does not pay two
+broker round trips per message. A message is acknowledged only after it was handled: when the loop
+stops in the middle of a batch (Ctrl-C, a fatal broker error), only the messages handled so far
+are acknowledged and the rest are delivered again. The library checks the database connection
+(``SELECT 1``) before every message; these loops check it only before the first message, after a
+message that failed and after the connection sat idle for ``BADGES_CONSUMER_CONNECTION_CHECK_IDLE_SECONDS``.
+A connection that broke in between fails the next message with a database error, which the wait
+above handles. The libraries log two INFO lines per message (received, processed); these loops log
+one INFO line per batch and the per-message lines at DEBUG. Warnings and errors are unchanged.
 
 Point ``EVENT_BUS_CONSUMER`` at one of these classes (the host settings do by default).
 """
 from __future__ import annotations
 
+import functools
+import io
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
+import fastavro
+from confluent_kafka import TopicPartition
+from django.conf import settings
+from edx_django_utils.cache import RequestCache
 from edx_event_bus_kafka import KafkaEventConsumer
+from edx_event_bus_kafka.internal import consumer as kafka_library
+from edx_event_bus_kafka.internal.config import get_full_topic
+from edx_event_bus_kafka.internal.utils import _get_metadata_from_headers
 from edx_event_bus_redis import RedisEventConsumer
+from edx_event_bus_redis.internal import consumer as redis_library
+from edx_event_bus_redis.internal.message import RedisMessage
+from edx_event_bus_redis.internal.utils import Timeout
+from openedx_events.event_bus.avro.deserializer import AvroSignalDeserializer
+from openedx_events.tooling import OpenEdxPublicSignal, prepare_for_new_work_cycle
 
 from badges.conf import badges_settings
 from badges.database import close_database_connections, database_unreachable
@@ -36,6 +63,7 @@ from badges.database import close_database_connections, database_unreachable
 logger = logging.getLogger(__name__)
 
 FIRST_RETRY_DELAY_SECONDS = 0.5
+PENDING_READ_TIMEOUT_SECONDS = 5  # the library's bound on the Redis calls that take no timeout
 
 
 def handle_when_database_is_back(handle: Callable[[], None], error: BaseException, what: str) -> BaseException | None:
@@ -63,8 +91,69 @@ def handle_when_database_is_back(handle: Callable[[], None], error: BaseExceptio
     return error
 
 
+class ConnectionCheck:
+    """When to check the database connection before a message.
+
+    openedx-events' ``prepare_for_new_work_cycle()`` runs ``SELECT 1`` on every call: a round trip
+    per message. A connection in use a moment ago is almost always still good, and one that is
+    not fails the message with a database error that the consumer waits out and handles again.
+    So the check runs before the first message, after a failed one and after an idle spell; the
+    request cache is cleared before every message, as the library does.
+    """
+
+    def __init__(self, idle_seconds: float, clock: Callable[[], float] = time.monotonic) -> None:
+        self.idle_seconds = idle_seconds
+        self.clock = clock
+        self.needed = True
+        self.last_used = 0.0
+
+    def before_message(self) -> None:
+        if self.needed or self.clock() - self.last_used > self.idle_seconds:
+            prepare_for_new_work_cycle()
+        else:
+            RequestCache.clear_all_namespaces()
+        self.needed = False
+
+    def after_message(self, failed: bool) -> None:
+        self.last_used = self.clock()
+        self.needed = self.needed or failed
+
+
+def connection_check() -> ConnectionCheck:
+    return ConnectionCheck(float(badges_settings.CONSUMER_CONNECTION_CHECK_IDLE_SECONDS))
+
+
+def batch_size() -> int:
+    return int(badges_settings.CONSUMER_BATCH_SIZE)
+
+
+class TooManyConsecutiveErrors(Exception):
+    """The libraries' ``*_CONSUMER_CONSECUTIVE_ERRORS_LIMIT`` was reached: exit so a process manager restarts us."""
+
+
+def check_consecutive_errors(limit: int | None, errors: int) -> None:
+    if limit and errors >= limit:
+        raise TooManyConsecutiveErrors(f"Too many consecutive errors, exiting ({errors} in a row)")
+
+
+@functools.cache
+def avro_decoder(event_type: str) -> tuple[AvroSignalDeserializer, Any]:
+    """The deserializer of an event type and its parsed Avro schema, built once per process.
+
+    openedx-events' ``deserialize_bytes_to_event_data`` builds both from the signal for every message."""
+    deserializer = AvroSignalDeserializer(OpenEdxPublicSignal.get_signal_by_type(event_type))
+    return deserializer, fastavro.parse_schema(deserializer.schema)
+
+
+def decode_event_data(event_type: str, data: bytes) -> dict[str, Any]:
+    """What ``deserialize_bytes_to_event_data`` returns, from the decoder built once per event type."""
+    deserializer, schema = avro_decoder(event_type)
+    return deserializer.from_dict(fastavro.schemaless_reader(io.BytesIO(data), schema))
+
+
 class DatabaseWaitingRedisEventConsumer(RedisEventConsumer):
-    """``RedisEventConsumer`` that never acknowledges a message the database could not take."""
+    """``RedisEventConsumer`` that never acknowledges a message the database could not take, and
+    reads and acknowledges in batches."""
 
     def record_event_consuming_error(self, run_context: dict[str, Any], error: BaseException,
                                      maybe_message: Any) -> None:
@@ -75,9 +164,92 @@ class DatabaseWaitingRedisEventConsumer(RedisEventConsumer):
                 return
         super().record_event_consuming_error(run_context, error, maybe_message)
 
+    def _consume_indefinitely(self) -> None:
+        """The library's loop, a batch of stream entries at a time (see the module docstring)."""
+        if not redis_library.REDIS_CONSUMERS_ENABLED.is_enabled():
+            logger.error("Redis consumers not enabled, exiting.")
+            return
+        limit = getattr(settings, "EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", None)
+        run_context = {"full_topic": self.full_topic, "consumer_group": self.group_id,
+                       "consumer_name": self.consumer_name}
+        check = connection_check()
+        try:
+            logger.info("Running consumer for %r, %d messages at a time", run_context, batch_size())
+            errors = 0
+            while not self._shut_down_loop:
+                check_consecutive_errors(limit, errors)
+                try:
+                    entries = self._read_batch()
+                except Exception as error:  # the same breadth as the library's loop
+                    errors += 1
+                    self.record_event_consuming_error(run_context, error, None)
+                    if self._is_fatal_redis_error(error=error):
+                        raise
+                    time.sleep(redis_library.POLL_FAILURE_SLEEP)
+                    continue
+                errors = self._handle_batch(entries, run_context, check, limit, errors)
+        finally:
+            self.db.close()
+
+    def _read_batch(self) -> list[tuple]:
+        """This consumer's pending entries first (read before a restart, never acknowledged), then new ones."""
+        if self.has_pending_msgs:
+            if self.claim_msgs_older_than is not None:
+                with Timeout(PENDING_READ_TIMEOUT_SECONDS):
+                    self.consumer.autoclaim(self.consumer_name, min_idle_time=self.claim_msgs_older_than,
+                                            count=batch_size())
+            with Timeout(PENDING_READ_TIMEOUT_SECONDS):
+                entries = self.consumer.read(count=batch_size(), last_id="0")
+            if not entries:
+                self.has_pending_msgs = False
+                self.claim_msgs_older_than = None
+            return entries
+        return self.consumer.read(count=batch_size(), block=int(redis_library.CONSUMER_POLL_TIMEOUT * 1000))
+
+    def _handle_batch(self, entries: Sequence[tuple], run_context: dict[str, Any], check: ConnectionCheck,
+                      limit: int | None, errors: int) -> int:
+        """Handle ``entries`` in order; acknowledge the handled ones together, whatever stops the batch."""
+        handled: list[Any] = []
+        try:
+            for entry in entries:
+                check_consecutive_errors(limit, errors)
+                message = None
+                try:
+                    message = RedisMessage.parse(entry, self.full_topic)
+                    check.before_message()
+                    self.emit_signals_from_message(message)
+                except Exception as error:  # the same breadth as the library's loop
+                    errors += 1
+                    check.after_message(failed=True)
+                    self.record_event_consuming_error(run_context, error, message)
+                    if self._is_fatal_redis_error(error=error):
+                        raise
+                else:
+                    errors = 0
+                    check.after_message(failed=False)
+                    self._add_message_monitoring(run_context=run_context, message=message)
+                handled.append(entry[0])
+        finally:
+            if handled:
+                self.consumer.ack(*handled)
+                logger.info("Handled and acknowledged %d message(s) from %s, ids %s to %s.", len(handled),
+                            self.full_topic, handled[0].decode(), handled[-1].decode())
+        return errors
+
+    def emit_signals_from_message(self, msg: RedisMessage) -> None:
+        """The library's, with its two INFO lines per message at DEBUG (one INFO line per batch instead)
+        and the Avro decoder built once per event type."""
+        logger.debug("Message received from Redis: topic=%s, message_id=%s, redis_msg_id=%s", msg.topic,
+                     msg.event_metadata.id, msg.msg_id)
+        signal = OpenEdxPublicSignal.get_signal_by_type(msg.event_metadata.event_type)
+        event_data = decode_event_data(signal.event_type, msg.event_data)
+        send_results = signal.send_event_with_custom_metadata(msg.event_metadata, **event_data)
+        self._check_receiver_results(send_results, signal)
+
 
 class DatabaseWaitingKafkaEventConsumer(KafkaEventConsumer):
-    """``KafkaEventConsumer`` that never commits a message the database could not take.
+    """``KafkaEventConsumer`` that never commits a message the database could not take, and
+    consumes and commits in batches.
 
     The wait blocks the poll loop; librdkafka keeps the group membership alive from its own
     thread, but after ``max.poll.interval.ms`` (5 minutes) without a poll it leaves the group.
@@ -94,9 +266,93 @@ class DatabaseWaitingKafkaEventConsumer(KafkaEventConsumer):
         super().record_event_consuming_error(run_context, error, maybe_message)
 
     def _handle_again(self, message: Any) -> None:
-        """What the library's loop does after the reconnect: the value is still raw bytes when the
-        reconnect itself failed."""
+        """What the loop does after the connection check: the value is still raw bytes when the
+        check itself failed."""
         signal = self.determine_signal(message)
         if isinstance(message.value(), bytes):
             message.set_value(self._deserialize_message_value(message, signal))
         self.emit_signals_from_message(message, signal)
+
+    def _consume_indefinitely(self) -> None:
+        """The library's loop, a batch of messages at a time (see the module docstring)."""
+        if not kafka_library.KAFKA_CONSUMERS_ENABLED.is_enabled():
+            logger.error("Kafka consumers not enabled, exiting.")
+            return
+        limit = getattr(settings, "EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", None)
+        check = connection_check()
+        try:
+            full_topic = get_full_topic(self.topic)
+            run_context = {"full_topic": full_topic, "consumer_group": self.group_id}
+            self.consumer.subscribe([full_topic])
+            logger.info("Running consumer for %r, %d messages at a time", run_context, batch_size())
+            errors = 0
+            while not self._shut_down_loop:
+                check_consecutive_errors(limit, errors)
+                try:
+                    messages = self.consumer.consume(num_messages=batch_size(),
+                                                     timeout=kafka_library.CONSUMER_POLL_TIMEOUT)
+                except Exception as error:  # the same breadth as the library's loop
+                    errors += 1
+                    self.record_event_consuming_error(run_context, error, None)
+                    _, kafka_error = self._get_kafka_message_and_error(message=None, error=error)
+                    if kafka_error and kafka_error.fatal():
+                        raise
+                    time.sleep(kafka_library.POLL_FAILURE_SLEEP)
+                    continue
+                errors = self._handle_batch(messages, run_context, check, limit, errors)
+        finally:
+            self.consumer.close()
+
+    def _handle_batch(self, messages: Sequence[Any], run_context: dict[str, Any], check: ConnectionCheck,
+                      limit: int | None, errors: int) -> int:
+        """Handle ``messages`` in order; commit past the handled ones together, whatever stops the batch."""
+        next_offsets: dict[tuple[str, int], int] = {}
+        handled = 0
+        try:
+            for message in messages:
+                check_consecutive_errors(limit, errors)
+                try:
+                    check.before_message()
+                    signal = self.determine_signal(message)
+                    message.set_value(self._deserialize_message_value(message, signal))
+                    self.emit_signals_from_message(message, signal)
+                except Exception as error:  # the same breadth as the library's loop
+                    errors += 1
+                    check.after_message(failed=True)
+                    self.record_event_consuming_error(run_context, error, message)
+                    _, kafka_error = self._get_kafka_message_and_error(message=message, error=error)
+                    if kafka_error and kafka_error.fatal():
+                        raise
+                else:
+                    errors = 0
+                    check.after_message(failed=False)
+                    self._add_message_monitoring(run_context=run_context, message=message)
+                handled += 1
+                if message.error() is None:
+                    next_offsets[(message.topic(), message.partition())] = message.offset() + 1
+        finally:
+            if next_offsets:
+                self.consumer.commit(offsets=[TopicPartition(topic, partition, offset)
+                                              for (topic, partition), offset in next_offsets.items()])
+                logger.info("Handled %d message(s); committing the next offsets %s.", handled,
+                            ", ".join(f"{topic}[{partition}]={offset}"
+                                      for (topic, partition), offset in sorted(next_offsets.items())))
+        return errors
+
+    def emit_signals_from_message(self, msg: Any, signal: OpenEdxPublicSignal) -> None:
+        """The library's, with its two INFO lines per message at DEBUG (one INFO line per batch instead)."""
+        logger.debug("Message received from Kafka: topic=%s, partition=%s, offset=%s", msg.topic(), msg.partition(),
+                     msg.offset())
+        if msg.error() is not None:
+            raise kafka_library.UnusableMessageError(f"Polled message had error object: {msg.error()!r}")
+        message_type = self._get_event_type_from_message(msg)
+        if signal.event_type != message_type:
+            raise kafka_library.UnusableMessageError(
+                f"Message event type {message_type} does not match signal {signal.event_type}")
+        try:
+            metadata = _get_metadata_from_headers(msg.headers())
+        except Exception as error:
+            raise kafka_library.UnusableMessageError(f"Error determining metadata from message headers: {error}") \
+                from error
+        send_results = signal.send_event_with_custom_metadata(metadata, **msg.value())
+        self._check_receiver_results(send_results, signal)

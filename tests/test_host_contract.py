@@ -22,7 +22,7 @@ ROOT = APP.parent
 ALLOWED_IMPORTS = {
     "badges", "django", "celery", "openedx_events", "opaque_keys", "attr", "requests", "urllib3", "redis",
     "edx_event_bus_kafka", "confluent_kafka", "edx_event_bus_redis", "cryptography", "joserfc",
-    "rest_framework", "edx_rest_framework_extensions", "drf_spectacular", "orjson",
+    "rest_framework", "edx_rest_framework_extensions", "drf_spectacular", "orjson", "fastavro", "edx_django_utils",
 }
 
 
