@@ -119,28 +119,28 @@ def full_topic(prefix: str) -> str:
     return f"{prefix}-{TOPIC}"
 
 
-def prepare_kafka_topic(bootstrap: str, topic: str) -> None:
+def prepare_kafka_topic(bootstrap: str, topic: str, group: str) -> None:
     """Create the topic with two partitions and commit offset 0 on both for the group."""
     from confluent_kafka import Consumer, TopicPartition
     from confluent_kafka.admin import AdminClient, NewTopic
 
     admin = AdminClient({"bootstrap.servers": bootstrap})
     admin.create_topics([NewTopic(topic, num_partitions=KAFKA_PARTITIONS, replication_factor=1)])[topic].result(20)
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": GROUP, "enable.auto.commit": False})
+    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group, "enable.auto.commit": False})
     try:
         consumer.commit(offsets=[TopicPartition(topic, p, 0) for p in range(KAFKA_PARTITIONS)], asynchronous=False)
     finally:
         consumer.close()
 
 
-def drained(bus: str, topic: str, args: argparse.Namespace, kafka: dict[str, str]) -> bool:
+def drained(bus: str, topic: str, group: str, args: argparse.Namespace, kafka: dict[str, str]) -> bool:
     """Whether the group has acknowledged / committed everything on the topic."""
     if bus == "redis":
         import redis
 
         client = redis.Redis.from_url(args.redis_url)
         try:
-            groups = [g for g in client.xinfo_groups(topic) if g["name"].decode() == GROUP]
+            groups = [g for g in client.xinfo_groups(topic) if g["name"].decode() == group]
         except redis.ResponseError:
             return False
         finally:
@@ -148,7 +148,7 @@ def drained(bus: str, topic: str, args: argparse.Namespace, kafka: dict[str, str
         return bool(groups) and groups[0]["pending"] == 0 and groups[0]["lag"] == 0
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer({"bootstrap.servers": kafka["EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS"], "group.id": GROUP,
+    consumer = Consumer({"bootstrap.servers": kafka["EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS"], "group.id": group,
                          "enable.auto.commit": False})
     try:
         committed = consumer.committed([TopicPartition(topic, p) for p in range(KAFKA_PARTITIONS)], timeout=10)
@@ -169,11 +169,13 @@ def run_configuration(args: argparse.Namespace, bus: str, db: str, database_url:
                       kafka: dict[str, str], log_dir: Path) -> dict[str, Any]:
     prefix = f"bench-{uuid.uuid4().hex[:8]}"
     topic = full_topic(prefix)
+    # One group per configuration: the broker keeps a group's members and offsets from earlier runs.
+    group = f"{GROUP}-{prefix}"
     env = child_environment(args, database_url, bus, prefix, kafka)
     quiet = {**env, "LOG_LEVEL": "WARNING"}  # the producer's line per message is not part of the figures
     run_child(script_command("prepare", args), quiet)
     if bus == "kafka":
-        prepare_kafka_topic(kafka["EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS"], topic)
+        prepare_kafka_topic(kafka["EVENT_BUS_KAFKA_BOOTSTRAP_SERVERS"], topic, group)
     produced = run_child(script_command("produce", args), quiet)
     load_before = load_average()
     children, logs = [], []
@@ -181,7 +183,7 @@ def run_configuration(args: argparse.Namespace, bus: str, db: str, database_url:
         extra = ["--consumers", "1"]
         if args.profile:
             extra += ["--profile-out", str(log_dir / f"profile-{bus}-{db}.txt")]
-        extra += ["--", "-t", TOPIC, "-g", GROUP]
+        extra += ["--", "-t", TOPIC, "-g", group]
         if bus == "redis":
             extra += ["--extra", json.dumps({"consumer_name": f"bench-{number}", "check_backlog": True})]
         log_path = log_dir / f"consumer-{bus}-{db}-{consumers}-{number}.log"
@@ -197,7 +199,7 @@ def run_configuration(args: argparse.Namespace, bus: str, db: str, database_url:
             child.stdin.write(GO + "\n")
             child.stdin.flush()
         deadline = time.monotonic() + args.timeout
-        while not drained(bus, topic, args, kafka):
+        while not drained(bus, topic, group, args, kafka):
             if time.monotonic() > deadline or any(child.poll() is not None for child in children):
                 tails = "\n".join(f"--- {path.name}:\n{path.read_text(errors='replace')[-3000:]}" for path in logs)
                 raise SystemExit(f"the backlog was not drained:\n{tails}")
