@@ -43,6 +43,9 @@ class BadgeProgressAdmin(BadgesEnabledMixin, ReadOnlyAdminMixin, admin.ModelAdmi
     readonly_fields = fields
     inlines = (FulfillmentInline,)
 
+    class Media:
+        css = {"all": ("badges/admin.css",)}  # its list's date column may wrap: it fits a 1366 px screen
+
     def get_queryset(self, request: HttpRequest) -> QuerySet:
         requirements = BadgeRequirement.objects.only("id", "group", "template_id")
         fulfillments = Fulfillment.objects.only("id", "progress_id", "requirement_id")
