@@ -33,7 +33,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.processing import recreate_postgres_database  # noqa: E402
+from benchmarks.processing import format_table, recreate_postgres_database  # noqa: E402
 
 DEFAULT_POSTGRES_URL = "postgres://postgres@127.0.0.1:5432/bench_bus"
 DEFAULT_REDIS_URL = "redis://127.0.0.1:6379/3"
@@ -268,7 +268,7 @@ def orchestrate(args: argparse.Namespace) -> None:
             if servers is not None:
                 servers.__exit__(None, None, None)
     print()
-    print(format_table(results))
+    print(format_table(results, COLUMNS))
     print(f"\ntotal {time.perf_counter() - started:.0f} s")
 
 
@@ -279,16 +279,6 @@ COLUMNS = [
     ("log lines/event", "log_lines_per_event", "{:.3f}"), ("errors", "consuming_errors", "{}"),
     ("load during", "load_during", "{}"),
 ]
-
-
-def format_table(results: list[dict[str, Any]]) -> str:
-    rows = [[title for title, _key, _fmt in COLUMNS]]
-    for result in results:
-        rows.append(["-" if result.get(key) is None else fmt.format(result[key]) for _title, key, fmt in COLUMNS])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
-    lines = [" | ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
-    lines.insert(1, "-+-".join("-" * width for width in widths))
-    return "\n".join(lines)
 
 
 # --- Children: Django configured from the environment the orchestrator set ----------------------

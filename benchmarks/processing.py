@@ -151,11 +151,12 @@ COLUMNS = [
 ]
 
 
-def format_table(results: list[dict[str, Any]]) -> str:
-    rows = [[title for title, _key, _fmt in COLUMNS]]
+def format_table(results: list[dict[str, Any]], columns: list[tuple[str, str, str]] = COLUMNS) -> str:
+    """A right-aligned text table of ``results``: one row each, ``columns`` as (title, key, format)."""
+    rows = [[title for title, _key, _fmt in columns]]
     for result in results:
-        rows.append(["-" if result.get(key) is None else fmt.format(result[key]) for _title, key, fmt in COLUMNS])
-    widths = [max(len(row[i]) for row in rows) for i in range(len(COLUMNS))]
+        rows.append(["-" if result.get(key) is None else fmt.format(result[key]) for _title, key, fmt in columns])
+    widths = [max(len(row[i]) for row in rows) for i in range(len(columns))]
     lines = [" | ".join(cell.rjust(width) for cell, width in zip(row, widths, strict=True)) for row in rows]
     lines.insert(1, "-+-".join("-" * width for width in widths))
     return "\n".join(lines)
