@@ -36,6 +36,7 @@ from rest_framework.request import Request
 from rest_framework.throttling import UserRateThrottle
 from rest_framework.views import APIView
 
+from badges import sql
 from badges.api.learners import learner_key
 from badges.api.rendering import FastJSONRenderer
 from badges.conf import badges_settings
@@ -118,40 +119,11 @@ def verification_keys() -> tuple:
     return (repr(jwt_auth.get("JWT_ISSUERS")), repr(jwt_auth.get("JWT_PUBLIC_SIGNING_JWK_SET")))
 
 
-class _UserRead:
-    """The plain ``SELECT`` of one user by username, with the converters Django would apply to its columns."""
-
-    def __init__(self, model, alias: str) -> None:
-        connection = connections[alias]
-        quote = connection.ops.quote_name
-        self.model, self.alias = model, alias
-        self.fields = tuple(model._meta.concrete_fields)
-        self.attnames = [field.attname for field in self.fields]
-        columns = ", ".join(quote(field.column) for field in self.fields)
-        username = quote(model._meta.get_field("username").column)
-        self.sql = f"SELECT {columns} FROM {quote(model._meta.db_table)} WHERE {username} = %s"  # noqa: S608
-        self.converters = []
-        for field in self.fields:
-            column = field.get_col(model._meta.db_table)
-            self.converters.append(
-                (tuple(connection.ops.get_db_converters(column) + column.get_db_converters(connection)), column))
-
-    def __call__(self, username: str):
-        connection = connections[self.alias]
-        with connection.cursor() as cursor:
-            cursor.execute(self.sql, [username])
-            row = cursor.fetchone()
-        if row is None:
-            return None
-        values = []
-        for value, (converters, column) in zip(row, self.converters, strict=True):
-            for converter in converters:
-                value = converter(value, column, connection)
-            values.append(value)
-        return self.model.from_db(self.alias, self.attnames, values)
-
-
-_user_reads: dict[tuple, _UserRead] = {}
+@lru_cache(maxsize=8)
+def _user_sql(alias: str, model: type) -> str:
+    """The plain ``SELECT`` of one user by username (:mod:`badges.sql`)."""
+    connection = connections[alias]
+    return sql.select_sql(connection, model, f"{sql.qualified_column(connection, model, 'username')} = %s")
 
 
 def current_user(username: str):
@@ -163,10 +135,11 @@ def current_user(username: str):
     """
     model = get_user_model()
     alias = router.db_for_write(model)  # where the library's get_or_create reads: no replica lag
-    read = _user_reads.get((model, alias))
-    if read is None:
-        read = _user_reads[model, alias] = _UserRead(model, alias)
-    return read(username)
+    connection = connections[alias]
+    with connection.cursor() as cursor:
+        cursor.execute(_user_sql(alias, model), [username])
+        row = cursor.fetchone()
+    return None if row is None else sql.instance_from_row(connection, model, row)
 
 
 class SignatureCheckingJwtAuthentication(JwtAuthentication):
