@@ -28,8 +28,10 @@ are acknowledged and the rest are delivered again. The library checks the databa
 (``SELECT 1``) before every message; these loops check it only before the first message, after a
 message that failed and after the connection sat idle for ``BADGES_CONSUMER_CONNECTION_CHECK_IDLE_SECONDS``.
 A connection that broke in between fails the next message with a database error, which the wait
-above handles. The libraries log two INFO lines per message (received, processed); these loops log
-one INFO line per batch and the per-message lines at DEBUG. Warnings and errors are unchanged.
+above handles. The messages of a batch share one configuration check
+(:func:`badges.rulebook.one_configuration_check`): one version query per batch, not per message.
+The libraries log two INFO lines per message (received, processed); these loops log one INFO line
+per batch and the per-message lines at DEBUG. Warnings and errors are unchanged.
 
 Point ``EVENT_BUS_CONSUMER`` at one of these classes (the host settings do by default).
 """
@@ -59,6 +61,7 @@ from openedx_events.tooling import OpenEdxPublicSignal, prepare_for_new_work_cyc
 
 from badges.conf import badges_settings
 from badges.database import close_database_connections, database_unreachable
+from badges.rulebook import one_configuration_check
 
 logger = logging.getLogger(__name__)
 
@@ -187,7 +190,8 @@ class DatabaseWaitingRedisEventConsumer(RedisEventConsumer):
                         raise
                     time.sleep(redis_library.POLL_FAILURE_SLEEP)
                     continue
-                errors = self._handle_batch(entries, run_context, check, limit, errors)
+                with one_configuration_check():
+                    errors = self._handle_batch(entries, run_context, check, limit, errors)
         finally:
             self.db.close()
 
@@ -299,7 +303,8 @@ class DatabaseWaitingKafkaEventConsumer(KafkaEventConsumer):
                         raise
                     time.sleep(kafka_library.POLL_FAILURE_SLEEP)
                     continue
-                errors = self._handle_batch(messages, run_context, check, limit, errors)
+                with one_configuration_check():
+                    errors = self._handle_batch(messages, run_context, check, limit, errors)
         finally:
             self.consumer.close()
 

@@ -3,15 +3,16 @@
 The path of an event, as plain calls::
 
     handle_event            learner and payload from the signal's kwargs (no UserData: warn, drop)
-      current_rulebook      one query: the configuration version; the rules are cached per process
+      current_rulebook      one query: the configuration version (one per bus batch); the rules are
+                            cached per process
       match_event           pure matching, no database
       apply_event           one transaction: ReceivedEvent row (unique event id: dedup), progress,
                             fulfillments, user, badge records
       after commit          BADGE_AWARDED / BADGE_REVOKED, provider task per badge
 
-An event that matches nothing costs the version query and writes nothing. A matching event is
-recorded in the same transaction as its effects, so it is either fully applied and remembered
-or not at all. Then: a failure while applying, matching or reading it records it ``failed``
+An event that matches nothing costs the version query (none after the first of a bus batch) and
+writes nothing. A matching event is recorded in the same transaction as its effects, so it is
+either fully applied and remembered or not at all. Then: a failure while applying, matching or reading it records it ``failed``
 with its payload (an event whose payload cannot be read: with the error only, for an operator)
 for :func:`finish_pending_events`, the sweep. A database that cannot be reached is the exception:
 that error is raised, and the bus consumer (:mod:`badges.consumers`) keeps the message and

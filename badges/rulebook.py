@@ -1,6 +1,7 @@
 """The active configuration per event type, read from the database and cached per process.
 
-Every event costs one cheap query, :meth:`RulebookVersion.current_state`. Every configuration
+Every event costs one cheap query, :meth:`RulebookVersion.current_state`, except inside
+:func:`one_configuration_check`, where the events of a bus batch share one. Every configuration
 change sets a new random token and logs, in :class:`RulebookChange`, the token it replaced and the
 templates it touched (``save()``/``delete()`` of every configuration model, admin bulk deletes,
 the provider sync). When the token changed, a process reads the changes since its own token (one
@@ -13,13 +14,17 @@ or one of them names no templates (account deletes, bulk loaders).
 """
 from __future__ import annotations
 
+import contextvars
 import logging
 import threading
+import time
 from collections import defaultdict
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
+from django.db import connections, router
 from django.db.models import Q
 
 from badges.issuing import KINDS
@@ -31,6 +36,8 @@ logger = logging.getLogger(__name__)
 #: A process further behind than this many changes, or whose changes touch more templates, rebuilds.
 MAX_CHANGES_FOLLOWED = 200
 MAX_TEMPLATES_RELOADED = 500
+#: Inside :func:`one_configuration_check`, the version is read again once its last read is this old.
+SHARED_CHECK_MAX_AGE_SECONDS = 1.0
 
 
 @dataclass(frozen=True)
@@ -52,22 +59,50 @@ class ReloadCounts:
     index_entries: int = 0  # requirements and penalties filed into a rule index
 
 
+@dataclass
+class SharedCheck:
+    """The configuration check the events inside one :func:`one_configuration_check` share."""
+
+    connection: object = None  # the DB-API connection the version was read on; None: not read yet
+    read_at: float = 0.0
+
+
 _lock = threading.Lock()
 _cached = CachedRulebooks(None, 0)
+_shared_check: contextvars.ContextVar[SharedCheck | None] = contextvars.ContextVar("badges_shared_check",
+                                                                                   default=None)
 reload_counts = ReloadCounts()
 
 
+@contextmanager
+def one_configuration_check() -> Iterator[None]:
+    """Let the events handled inside share one configuration check instead of one query each.
+
+    The bus consumers handle each batch they read inside this. Every message of a batch was
+    published before the batch was read, so judging it by the configuration as of the batch's
+    first event is no staler than the bus itself; a configuration saved meanwhile applies from
+    the next batch. The version is read again when the database connection changed (the consumer
+    reconnects after an outage, and a restored database must be noticed) and once the last read is
+    :data:`SHARED_CHECK_MAX_AGE_SECONDS` old, so a slow batch does not keep an old configuration.
+    Nested, it is the outer one that counts.
+    """
+    if _shared_check.get() is not None:
+        yield
+        return
+    reset = _shared_check.set(SharedCheck())
+    try:
+        yield
+    finally:
+        _shared_check.reset(reset)
+
+
 def current_rulebook(event_type: str) -> Rulebook:
-    """The rulebook for ``event_type`` as of now: one query when cached, more when refreshed or loaded."""
+    """The rulebook for ``event_type`` as of now: one query when cached, more when refreshed or loaded;
+    none for the second and later events inside :func:`one_configuration_check`."""
     global _cached
-    token, sequence = RulebookVersion.current_state()
     cached = _cached
-    if cached.token != token:
-        refreshed = _refreshed(cached, token, sequence)
-        with _lock:
-            if _cached is cached:
-                _cached = refreshed
-        cached = refreshed
+    if not _shared_check_holds(cached):
+        cached = _checked(cached)
     rulebook = cached.rulebooks.get(event_type)
     if rulebook is None:
         rulebook = load_rulebook(event_type, cached.token)
@@ -76,6 +111,34 @@ def current_rulebook(event_type: str) -> Rulebook:
                 _cached = CachedRulebooks(cached.token, cached.sequence,
                                           MappingProxyType({**_cached.rulebooks, event_type: rulebook}))
     return rulebook
+
+
+def _shared_check_holds(cached: CachedRulebooks) -> bool:
+    """Whether the current shared check already read the version, recently, on the connection in use."""
+    shared = _shared_check.get()
+    return (shared is not None and shared.connection is not None and cached.token is not None
+            and shared.connection is _version_connection().connection
+            and time.monotonic() - shared.read_at < SHARED_CHECK_MAX_AGE_SECONDS)
+
+
+def _version_connection():
+    return connections[router.db_for_read(RulebookVersion)]
+
+
+def _checked(cached: CachedRulebooks) -> CachedRulebooks:
+    """``cached``, or the rulebooks brought to the configuration version just read (one query)."""
+    global _cached
+    token, sequence = RulebookVersion.current_state()
+    shared = _shared_check.get()
+    if shared is not None:
+        shared.connection, shared.read_at = _version_connection().connection, time.monotonic()
+    if cached.token != token:
+        refreshed = _refreshed(cached, token, sequence)
+        with _lock:
+            if _cached is cached:
+                _cached = refreshed
+        cached = refreshed
+    return cached
 
 
 def clear_cache() -> None:

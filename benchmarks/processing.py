@@ -50,7 +50,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--log-level", default="WARNING", help="LOG_LEVEL of the measured processes")
     parser.add_argument("--show-sql", action="store_true",
                         help="print the SQL of the first non-matching and matching event and of the costliest one")
+    parser.add_argument("--batch-size", type=int, default=100,
+                        help="events that share one configuration check, as a bus consumer's batch does "
+                             "(BADGES_CONSUMER_BATCH_SIZE, default 100); 1: every event checks")
     parser.add_argument("--profile", action="store_true", help="cProfile the single-process runs (stderr)")
+    parser.add_argument("--profile-sort", default="cumulative", help="pstats sort key of --profile (e.g. tottime)")
     parser.add_argument("--role", choices=["prepare", "config", "worker", "churn"], help=argparse.SUPPRESS)
     parser.add_argument("--database-url", help=argparse.SUPPRESS)
     parser.add_argument("--shard", type=int, default=0, help=argparse.SUPPRESS)
@@ -61,6 +65,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         parser.error(f"--db: unknown database(s) {sorted(unknown)}; use sqlite and/or postgres")
     if args.events < 2 or min(args.templates, default=0) < 1 or min(args.processes, default=0) < 1:
         parser.error("--events must be at least 2; --templates and --processes positive integers")
+    if args.batch_size < 1:
+        parser.error("--batch-size must be at least 1")
     return args
 
 
@@ -86,13 +92,13 @@ def child_environment(database_url: str, log_level: str) -> dict[str, str]:
 def child_command(args: argparse.Namespace, role: str, **options: Any) -> list[str]:
     command = [sys.executable, str(Path(__file__).resolve()), "--role", role, "--database-url", args.database_url,
                "--events", str(args.events), "--log-level", args.log_level, "--workload", args.workload,
-               "--saves-per-s", str(args.saves_per_s)]
+               "--saves-per-s", str(args.saves_per_s), "--batch-size", str(args.batch_size)]
     for name, value in options.items():
         command += [f"--{name}", str(value)]
     if args.show_sql:
         command.append("--show-sql")
     if args.profile:
-        command.append("--profile")
+        command += ["--profile", "--profile-sort", args.profile_sort]
     return command
 
 
@@ -139,8 +145,8 @@ def orchestrate(args: argparse.Namespace) -> None:
 
 
 COLUMNS = [
-    ("db", "db", "{}"), ("T", "templates", "{}"), ("procs", "processes", "{}"), ("events/s", "events_per_s", "{:.0f}"),
-    ("ev/cpu-s", "events_per_cpu_s", "{:.0f}"),
+    ("db", "db", "{}"), ("T", "templates", "{}"), ("procs", "processes", "{}"), ("batch", "batch_size", "{}"),
+    ("events/s", "events_per_s", "{:.0f}"), ("ev/cpu-s", "events_per_cpu_s", "{:.0f}"),
     ("q/event", "queries_per_event", "{:.2f}"), ("q match", "queries_matching", "{:.2f}"),
     ("q match max", "queries_matching_max", "{}"), ("q non-match", "queries_non_matching", "{:.2f}"),
     ("q non-match max", "queries_non_matching_max", "{}"), ("p50 ms", "latency_p50_ms", "{:.2f}"),
@@ -204,10 +210,10 @@ def measured_run(args: argparse.Namespace, events: list, warmup) -> dict[str, An
         import pstats
 
         profiler = cProfile.Profile()
-        measurement = profiler.runcall(process_events, events)
-        pstats.Stats(profiler, stream=sys.stderr).sort_stats("cumulative").print_stats(40)
+        measurement = profiler.runcall(process_events, events, args.batch_size)
+        pstats.Stats(profiler, stream=sys.stderr).sort_stats(args.profile_sort).print_stats(40)
     else:
-        measurement = process_events(events)
+        measurement = process_events(events, args.batch_size)
     if args.show_sql:
         for name, statements in measurement.examples.items():
             print(f"--- {name} event: {len(statements)} queries", file=sys.stderr)
@@ -334,6 +340,7 @@ def configuration(args: argparse.Namespace) -> dict[str, Any]:
         "workload": args.workload,
         "templates": args.templates,
         "processes": args.processes,
+        "batch_size": args.batch_size,
         **summary,
         "badges_awarded": badges.filter(status=CredlyBadge.Status.AWARDED).count(),
         "badges_revoked": badges.filter(status=CredlyBadge.Status.REVOKED).count(),

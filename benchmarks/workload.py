@@ -16,7 +16,7 @@ import statistics
 import time
 import uuid
 from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlsplit
@@ -41,6 +41,7 @@ from badges.models import (
     PenaltyDataRule,
     RulebookVersion,
 )
+from badges.rulebook import one_configuration_check
 
 LEARNERS = 200
 MATCHING_SHARE = 0.20
@@ -310,15 +311,23 @@ class Measurement:
         return summarize(self.costs, self.finished - self.started, self.provider_calls.total, self.cpu_seconds)
 
 
-def process_events(events: Sequence[BenchEvent]) -> Measurement:
-    """Send every event in order, timing it and counting its SQL queries (issuing included)."""
+def process_events(events: Sequence[BenchEvent], batch_size: int = 1) -> Measurement:
+    """Send every event in order, timing it and counting its SQL queries (issuing included).
+
+    Every ``batch_size`` events share one configuration check, as the messages of a bus consumer's
+    batch do (:func:`badges.rulebook.one_configuration_check`); with 1, each event checks.
+    """
     payloads = [event.payload() for event in events]
     costs = []
     examples: dict[str, list[str]] = {}
     counter = QueryCounter()
-    with credly_answered_in_process() as calls, connection.execute_wrapper(counter):
+    batch = ExitStack()
+    with credly_answered_in_process() as calls, connection.execute_wrapper(counter), batch:
         started, cpu_started = time.time(), time.process_time()
-        for event, payload in zip(events, payloads, strict=True):
+        for position, (event, payload) in enumerate(zip(events, payloads, strict=True)):
+            if position % batch_size == 0:
+                batch.close()
+                batch.enter_context(one_configuration_check())
             calls_before = calls.total
             begin = time.perf_counter()
             errors = send_event(payload)

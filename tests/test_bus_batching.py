@@ -21,6 +21,7 @@ from openedx_events.learning.signals import COURSE_PASSING_STATUS_UPDATED
 
 from badges import consumers
 from badges.consumers import ConnectionCheck, DatabaseWaitingKafkaEventConsumer, DatabaseWaitingRedisEventConsumer
+from badges.models import RulebookVersion
 
 REDIS_URL = os.environ.get("TEST_BUS_REDIS_URL", "redis://127.0.0.1:6379/9")
 TOPIC = "learning-badges-lifecycle"
@@ -199,6 +200,32 @@ def test_redis_checks_the_connection_before_the_first_message_and_after_a_failur
     assert len(checks) == 2  # before message 0, and before message 5 (after the failed one); not 8
 
 
+def consume_counting_version_reads(consumer_box: list) -> list[str]:
+    """Run the consumer in ``consumer_box``; return the configuration version queries it ran."""
+    version_reads: list[str] = []
+    table = RulebookVersion._meta.db_table
+
+    def count_version_reads(execute, sql, params, many, context):
+        if table in sql:
+            version_reads.append(sql)
+        return execute(sql, params, many, context)
+
+    with connection.execute_wrapper(count_version_reads):
+        consumer_box[0].consume_indefinitely()
+    return version_reads
+
+
+def test_redis_batch_shares_one_configuration_check(redis_bus, receiver) -> None:
+    """The service's receiver reads the configuration version once for the batch, not per message."""
+    redis_bus["publish"](6)
+    box: list = []
+    seen = receiver(stop_after(box, 6))
+    box.append(redis_consumer())
+    version_reads = consume_counting_version_reads(box)
+    assert seen == [0, 1, 2, 3, 4, 5]
+    assert len(version_reads) == 1, version_reads
+
+
 def test_the_connection_check_runs_again_after_an_idle_spell(monkeypatch) -> None:
     now = [100.0]
     checked: list[str] = []
@@ -290,6 +317,17 @@ def test_kafka_interrupted_batch_commits_only_what_was_handled(kafka_bus, receiv
     box[0].consume_indefinitely()
     assert again == [2, 3, 4]
     assert kafka_committed(kafka_bus) == 5
+
+
+@pytest.mark.e2e
+def test_kafka_batch_shares_one_configuration_check(kafka_bus, receiver) -> None:
+    kafka_bus["publish"](6)
+    box: list = []
+    seen = receiver(stop_after(box, 6))
+    box.append(kafka_consumer())
+    version_reads = consume_counting_version_reads(box)
+    assert seen == [0, 1, 2, 3, 4, 5]
+    assert len(version_reads) <= 2, version_reads  # one per batch read: the six may come in one or two
 
 
 def test_the_redis_decoder_reads_what_openedx_events_reads() -> None:
