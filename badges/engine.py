@@ -12,13 +12,13 @@ The path of an event, as plain calls::
 
 An event that matches nothing costs the version query (none after the first of a bus batch) and
 writes nothing. A matching event is recorded in the same transaction as its effects, so it is
-either fully applied and remembered or not at all. Then: a failure while applying, matching or reading it records it ``failed``
-with its payload (an event whose payload cannot be read: with the error only, for an operator)
-for :func:`finish_pending_events`, the sweep. A database that cannot be reached is the exception:
-that error is raised, and the bus consumer (:mod:`badges.consumers`) keeps the message and
-handles it again once the database is back. A crash before commit leaves the bus message
-unacknowledged (Kafka commits the offset, Redis acks, only after the receiver returns), so the
-bus delivers it again, and the remembered id makes any redelivery harmless.
+either fully applied and remembered or not at all. Then: a failure while applying, matching or
+reading it records it ``failed`` with its payload (an event whose payload cannot be read: with the
+error only, for an operator) for :func:`finish_pending_events`, the sweep. A database that cannot
+be reached is the exception: that error is raised, and the bus consumer (:mod:`badges.consumers`)
+keeps the message and handles it again once the database is back. A crash before commit leaves the
+bus message unacknowledged (Kafka commits the offset, Redis acks, only after the receiver returns),
+so the bus delivers it again, and the remembered id makes any redelivery harmless.
 """
 from __future__ import annotations
 

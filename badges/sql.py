@@ -1,10 +1,17 @@
-"""Prepared SQL for the statements every matching event runs: built once per shape, not per event.
+"""Prepared SQL: statements built once per shape, not per event or request.
 
-Building a statement with the ORM (compiling a query or an insert) cost more CPU than running it
-on the event path, so these statements are composed once per database vendor and shape from the
-models' metadata, cached, and run with fresh parameters. Values still go through each field's
-own ``pre_save`` and ``get_db_prep_save``, as the ORM's insert does, and statements run on
-Django's cursor, so execute wrappers (query counters, instrumentation) see every one of them.
+Building a statement with the ORM (compiling a query or an insert) costs more CPU than running it
+on the event path and on the API's requests, so the statements they run all the time are built
+once and run with fresh parameters, in one of two ways:
+
+- composed once per database vendor and shape from the models' metadata (:func:`insert_rows`,
+  :func:`update_fields`, :func:`select_sql` with :func:`instance_from_row`): values still go
+  through each field's own ``pre_save`` and ``get_db_prep_save``, as the ORM's insert does;
+- compiled once per database from an ORM query with a marker for each parameter
+  (:class:`PreparedQuery`), for reads whose joins and annotations the ORM writes best.
+
+Statements run on Django's cursor, so execute wrappers (query counters, instrumentation) see
+every one of them.
 """
 from __future__ import annotations
 
@@ -14,7 +21,7 @@ from typing import Any
 
 from django.db import DatabaseError, connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
-from django.db.models import Field, Model
+from django.db.models import Field, Model, QuerySet
 from django.db.models.fields import AutoFieldMixin
 
 
@@ -159,3 +166,62 @@ def _converters(alias: str, model: type[Model]) -> list[tuple[Any, list[Callable
         col = field.get_col(field.model._meta.db_table)
         result.append((col, connection.ops.get_db_converters(col) + col.get_db_converters(connection)))
     return result
+
+
+class PreparedQuery:
+    """``build(**parameters)`` compiled once per database alias with a marker for each parameter;
+    :meth:`rows` runs the SQL with the real values and converts each column as Django's own
+    iteration would. Parameters must reach the SQL unchanged (text fields): a marker that a field
+    converts (a UUID, a number) is refused when compiling."""
+
+    def __init__(self, model: type[Model], build: Callable[..., QuerySet], parameters: tuple[str, ...]) -> None:
+        self.model, self.build, self.parameters = model, build, parameters
+        self._compiled: dict[str, tuple] = {}
+
+    def _compile(self, alias: str) -> tuple:
+        markers = {name: f"\x00prepared:{name}\x00" for name in self.parameters}
+        by_marker = {marker: name for name, marker in markers.items()}
+        queryset = self.build(**markers)
+        compiler = queryset.query.get_compiler(alias)
+        sql, params = compiler.as_sql()
+        slots = [(index, by_marker[param]) for index, param in enumerate(params) if param in by_marker]
+        if {name for _, name in slots} != set(self.parameters):
+            raise ValueError(f"the query does not take its parameters {self.parameters} as they are")
+        converters = [(index, tuple(functions), expression) for index, (functions, expression)
+                      in compiler.get_converters([expression for expression, _, _ in compiler.select]).items()]
+        query = queryset.query
+        names = [*query.extra_select, *query.values_select, *query.annotation_select]
+        compiled = self._compiled[alias] = (sql, list(params), slots, converters, names)
+        return compiled
+
+    def rows(self, **values: Any) -> list[tuple]:
+        """The rows of ``build(**values)``, as ``values_list`` would give them."""
+        return self._run(values)[0]
+
+    def dicts(self, **values: Any) -> list[dict[str, Any]]:
+        """The rows of ``build(**values)``, as ``values`` would give them."""
+        rows, names = self._run(values)
+        return [dict(zip(names, row, strict=True)) for row in rows]
+
+    def _run(self, values: dict[str, Any]) -> tuple[list[tuple], list[str]]:
+        alias = router.db_for_read(self.model)
+        sql, params, slots, converters, names = self._compiled.get(alias) or self._compile(alias)
+        params = list(params)
+        for index, name in slots:
+            params[index] = values[name]
+        connection = connections[alias]
+        with connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            rows = cursor.fetchall()
+        if not converters:
+            return rows, names
+        converted = []
+        for row in rows:
+            row = list(row)
+            for index, functions, expression in converters:
+                value = row[index]
+                for function in functions:
+                    value = function(value, expression, connection)
+                row[index] = value
+            converted.append(tuple(row))
+        return converted, names

@@ -19,6 +19,7 @@ Prints one JSON line per configuration as it finishes, then a table.
 from __future__ import annotations
 
 import argparse
+import faulthandler
 import json
 import os
 import signal
@@ -207,7 +208,7 @@ def run_configuration(args: argparse.Namespace, bus: str, db: str, database_url:
         load_during = load_average()
         for child in children:
             child.send_signal(signal.SIGINT)
-        outputs = [child.communicate(timeout=60)[0] for child in children]
+        outputs = [stopped_output(child, log) for child, log in zip(children, logs, strict=True)]
     finally:
         for child in children:
             if child.poll() is None:  # only after a failure: stop the consumers this run started
@@ -354,6 +355,17 @@ class HandledEvents:
         self.last = now
 
 
+def stopped_output(child: subprocess.Popen, log: Path) -> str:
+    """The stopped consumer's output; one that does not stop writes its threads' stacks to its log first."""
+    try:
+        return child.communicate(timeout=60)[0]
+    except subprocess.TimeoutExpired:
+        child.send_signal(signal.SIGUSR1)  # faulthandler, registered by the consumer
+        time.sleep(1)
+        raise SystemExit(f"a consumer did not stop on SIGINT; its stacks:\n{log.read_text(errors='replace')[-6000:]}")\
+            from None
+
+
 def consume(args: argparse.Namespace, command_args: list[str]) -> dict[str, Any]:
     """``manage.py consume_events`` in this process, started on the orchestrator's signal, until SIGINT."""
     from django.core.management import call_command
@@ -361,6 +373,10 @@ def consume(args: argparse.Namespace, command_args: list[str]) -> dict[str, Any]
 
     from benchmarks.workload import credly_answered_in_process
 
+    # Started from a shell in the background, a process inherits SIGINT ignored, and Python then
+    # installs no KeyboardInterrupt for it: the stop signal would be lost.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    faulthandler.register(signal.SIGUSR1, all_threads=True)  # stacks to the log if SIGINT does not stop it
     keep_whole_backlog(args)
     handled = HandledEvents()
     COURSE_PASSING_STATUS_UPDATED.connect(handled, weak=False, dispatch_uid="bus-drain-benchmark")

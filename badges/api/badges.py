@@ -15,8 +15,8 @@ from badges.api.access import BadgesAPIView, PageQuery, query_filters, requested
 from badges.api.catalogue import badge_templates
 from badges.api.learners import records_of
 from badges.api.links import ProviderLinks
-from badges.api.prepared import PreparedQuery
 from badges.models import BadgeState, BadgeTemplate, Origin
+from badges.sql import PreparedQuery
 
 # The badge tables extend the host's credential table; these are their reverse one-to-one names.
 CREDLY, ACCREDIBLE = "credlybadge", "accrediblebadge"

@@ -12,9 +12,9 @@ from rest_framework.response import Response
 from badges.api.access import BadgesAPIView, PageQuery, query_filters, requested_learner
 from badges.api.catalogue import ShownTemplate, shown_templates
 from badges.api.learners import records_of
-from badges.api.prepared import PreparedQuery
 from badges.models import BadgeProgress, Fulfillment
 from badges.rules import summarize_progress
+from badges.sql import PreparedQuery
 
 
 class ProgressFilters(PageQuery):
