@@ -11,14 +11,16 @@ before our receiver even runs, and a receiver that raised has already been caugh
 waiting inside the receiver can keep the message on the bus.
 
 Both libraries call ``record_event_consuming_error`` before they acknowledge or commit, so the
-subclasses below do their waiting there: when the error says the database is unreachable, they
-close the broken connection, back off (doubling up to ``BADGES_CONSUMER_DB_RETRY_MAX_DELAY_SECONDS``)
-and handle the same message again, until it is handled or fails for another reason. Consumption
-pauses meanwhile; the message is acknowledged or committed only after that. There is
-no time limit: an event is never given up because the database stayed away. Processing is
-idempotent (``docs/event-bus.rst``), so handling a message again is always safe.
+subclasses below do their waiting there (in :class:`BatchedConsumerLoop`, which they share): when
+the error says the database is unreachable, they close the broken connection, back off (doubling up
+to ``BADGES_CONSUMER_DB_RETRY_MAX_DELAY_SECONDS``) and handle the same message again, until it is
+handled or fails for another reason. Consumption pauses meanwhile; the message is acknowledged or
+committed only after that. There is no time limit: an event is never given up because the database
+stayed away. Processing is idempotent (``docs/event-bus.rst``), so handling a message again is
+always safe.
 
-Both subclasses also run their own read loop, which otherwise does what the library's does:
+Both subclasses also run their own read loop (the same shared class; each bus supplies its read,
+its fatal-error test and its acknowledgement), which otherwise does what the library's does:
 they read up to ``BADGES_CONSUMER_BATCH_SIZE`` messages at a time (one ``XREADGROUP ... COUNT n``;
 one ``consume(n)``) and acknowledge or commit them together once every one of them was handled
 (one ``XACK``; one commit of the next offset per partition), so a replayed backlog does not pay two
@@ -154,44 +156,109 @@ def decode_event_data(event_type: str, data: bytes) -> dict[str, Any]:
     return deserializer.from_dict(fastavro.schemaless_reader(io.BytesIO(data), schema))
 
 
-class DatabaseWaitingRedisEventConsumer(RedisEventConsumer):
-    """``RedisEventConsumer`` that never acknowledges a message the database could not take, and
-    reads and acknowledges in batches."""
+class BatchedConsumerLoop:
+    """The read loop and the database wait both consumers share (see the module docstring); each bus
+    supplies its read, its handling of one message, its fatal-error test and its acknowledgement."""
+
+    #: Seconds to wait after a failed read (each library's ``POLL_FAILURE_SLEEP``).
+    poll_failure_sleep: float
+
+    def _read_batch(self) -> Sequence[Any]:
+        raise NotImplementedError
+
+    def _parse(self, raw: Any) -> Any:
+        """The message of a read entry (what errors and monitoring are reported with)."""
+        return raw
+
+    def _emit(self, message: Any) -> None:
+        """Send the message's event to the receivers."""
+        raise NotImplementedError
+
+    def _is_fatal(self, error: BaseException, message: Any) -> bool:
+        raise NotImplementedError
+
+    def _acknowledge(self, handled: Sequence[Any]) -> None:
+        """Acknowledge or commit the read entries ``handled``, all handled (one broker call)."""
+        raise NotImplementedError
+
+    def _describe(self, message: Any) -> str:
+        """The message, for the log lines of the database wait."""
+        raise NotImplementedError
 
     def record_event_consuming_error(self, run_context: dict[str, Any], error: BaseException,
                                      maybe_message: Any) -> None:
+        """The library's error report, after waiting out an unreachable database: the message is then
+        handled again until it is handled or fails for another reason (see the module docstring)."""
         if maybe_message is not None and database_unreachable(error):
-            error = handle_when_database_is_back(lambda: self.emit_signals_from_message(maybe_message), error,
-                                                 f"Redis message {maybe_message.msg_id}")
+            error = handle_when_database_is_back(lambda: self._emit(maybe_message), error,
+                                                 self._describe(maybe_message))
             if error is None:
                 return
         super().record_event_consuming_error(run_context, error, maybe_message)
+
+    def _run_batches(self, run_context: dict[str, Any], limit: int | None) -> None:
+        """Read, handle and acknowledge batches until the consumer is shut down."""
+        check = connection_check()
+        logger.info("Running consumer for %r, %d messages at a time", run_context, batch_size())
+        errors = 0
+        while not self._shut_down_loop:
+            check_consecutive_errors(limit, errors)
+            try:
+                entries = self._read_batch()
+            except Exception as error:  # the same breadth as the libraries' loops
+                errors += 1
+                self.record_event_consuming_error(run_context, error, None)
+                if self._is_fatal(error, None):
+                    raise
+                time.sleep(self.poll_failure_sleep)
+                continue
+            with one_configuration_check():
+                errors = self._handle_batch(entries, run_context, check, limit, errors)
+
+    def _handle_batch(self, entries: Sequence[Any], run_context: dict[str, Any], check: ConnectionCheck,
+                      limit: int | None, errors: int) -> int:
+        """Handle ``entries`` in order; acknowledge the handled ones together, whatever stops the batch."""
+        handled: list[Any] = []
+        try:
+            for entry in entries:
+                check_consecutive_errors(limit, errors)
+                message = None
+                try:
+                    message = self._parse(entry)
+                    check.before_message()
+                    self._emit(message)
+                except Exception as error:  # the same breadth as the libraries' loops
+                    errors += 1
+                    check.after_message(failed=True)
+                    self.record_event_consuming_error(run_context, error, message)
+                    if self._is_fatal(error, message):
+                        raise
+                else:
+                    errors = 0
+                    check.after_message(failed=False)
+                    self._add_message_monitoring(run_context=run_context, message=message)
+                handled.append(entry)
+        finally:
+            if handled:
+                self._acknowledge(handled)
+        return errors
+
+
+class DatabaseWaitingRedisEventConsumer(BatchedConsumerLoop, RedisEventConsumer):
+    """``RedisEventConsumer`` that never acknowledges a message the database could not take, and
+    reads and acknowledges in batches."""
+
+    poll_failure_sleep = redis_library.POLL_FAILURE_SLEEP
 
     def _consume_indefinitely(self) -> None:
         """The library's loop, a batch of stream entries at a time (see the module docstring)."""
         if not redis_library.REDIS_CONSUMERS_ENABLED.is_enabled():
             logger.error("Redis consumers not enabled, exiting.")
             return
-        limit = getattr(settings, "EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", None)
         run_context = {"full_topic": self.full_topic, "consumer_group": self.group_id,
                        "consumer_name": self.consumer_name}
-        check = connection_check()
         try:
-            logger.info("Running consumer for %r, %d messages at a time", run_context, batch_size())
-            errors = 0
-            while not self._shut_down_loop:
-                check_consecutive_errors(limit, errors)
-                try:
-                    entries = self._read_batch()
-                except Exception as error:  # the same breadth as the library's loop
-                    errors += 1
-                    self.record_event_consuming_error(run_context, error, None)
-                    if self._is_fatal_redis_error(error=error):
-                        raise
-                    time.sleep(redis_library.POLL_FAILURE_SLEEP)
-                    continue
-                with one_configuration_check():
-                    errors = self._handle_batch(entries, run_context, check, limit, errors)
+            self._run_batches(run_context, getattr(settings, "EVENT_BUS_REDIS_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", None))
         finally:
             self.db.close()
 
@@ -210,35 +277,23 @@ class DatabaseWaitingRedisEventConsumer(RedisEventConsumer):
             return entries
         return self.consumer.read(count=batch_size(), block=int(redis_library.CONSUMER_POLL_TIMEOUT * 1000))
 
-    def _handle_batch(self, entries: Sequence[tuple], run_context: dict[str, Any], check: ConnectionCheck,
-                      limit: int | None, errors: int) -> int:
-        """Handle ``entries`` in order; acknowledge the handled ones together, whatever stops the batch."""
-        handled: list[Any] = []
-        try:
-            for entry in entries:
-                check_consecutive_errors(limit, errors)
-                message = None
-                try:
-                    message = RedisMessage.parse(entry, self.full_topic)
-                    check.before_message()
-                    self.emit_signals_from_message(message)
-                except Exception as error:  # the same breadth as the library's loop
-                    errors += 1
-                    check.after_message(failed=True)
-                    self.record_event_consuming_error(run_context, error, message)
-                    if self._is_fatal_redis_error(error=error):
-                        raise
-                else:
-                    errors = 0
-                    check.after_message(failed=False)
-                    self._add_message_monitoring(run_context=run_context, message=message)
-                handled.append(entry[0])
-        finally:
-            if handled:
-                self.consumer.ack(*handled)
-                logger.info("Handled and acknowledged %d message(s) from %s, ids %s to %s.", len(handled),
-                            self.full_topic, handled[0].decode(), handled[-1].decode())
-        return errors
+    def _parse(self, raw: tuple) -> RedisMessage:
+        return RedisMessage.parse(raw, self.full_topic)
+
+    def _emit(self, message: RedisMessage) -> None:
+        self.emit_signals_from_message(message)
+
+    def _is_fatal(self, error: BaseException, message: Any) -> bool:
+        return self._is_fatal_redis_error(error=error)
+
+    def _describe(self, message: RedisMessage) -> str:
+        return f"Redis message {message.msg_id}"
+
+    def _acknowledge(self, handled: Sequence[tuple]) -> None:
+        ids = [entry[0] for entry in handled]
+        self.consumer.ack(*ids)
+        logger.info("Handled and acknowledged %d message(s) from %s, ids %s to %s.", len(ids), self.full_topic,
+                    ids[0].decode(), ids[-1].decode())
 
     def emit_signals_from_message(self, msg: RedisMessage) -> None:
         """The library's, with its two INFO lines per message at DEBUG (one INFO line per batch instead)
@@ -251,7 +306,7 @@ class DatabaseWaitingRedisEventConsumer(RedisEventConsumer):
         self._check_receiver_results(send_results, signal)
 
 
-class DatabaseWaitingKafkaEventConsumer(KafkaEventConsumer):
+class DatabaseWaitingKafkaEventConsumer(BatchedConsumerLoop, KafkaEventConsumer):
     """``KafkaEventConsumer`` that never commits a message the database could not take, and
     consumes and commits in batches.
 
@@ -260,89 +315,49 @@ class DatabaseWaitingKafkaEventConsumer(KafkaEventConsumer):
     The commit still follows the handling, so a longer outage can redeliver, not lose.
     """
 
-    def record_event_consuming_error(self, run_context: dict[str, Any], error: BaseException,
-                                     maybe_message: Any) -> None:
-        if maybe_message is not None and database_unreachable(error):
-            error = handle_when_database_is_back(lambda: self._handle_again(maybe_message), error,
-                                                 f"Kafka message at offset {maybe_message.offset()}")
-            if error is None:
-                return
-        super().record_event_consuming_error(run_context, error, maybe_message)
-
-    def _handle_again(self, message: Any) -> None:
-        """What the loop does after the connection check: the value is still raw bytes when the
-        check itself failed."""
-        signal = self.determine_signal(message)
-        if isinstance(message.value(), bytes):
-            message.set_value(self._deserialize_message_value(message, signal))
-        self.emit_signals_from_message(message, signal)
+    poll_failure_sleep = kafka_library.POLL_FAILURE_SLEEP
 
     def _consume_indefinitely(self) -> None:
         """The library's loop, a batch of messages at a time (see the module docstring)."""
         if not kafka_library.KAFKA_CONSUMERS_ENABLED.is_enabled():
             logger.error("Kafka consumers not enabled, exiting.")
             return
-        limit = getattr(settings, "EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", None)
-        check = connection_check()
         try:
             full_topic = get_full_topic(self.topic)
-            run_context = {"full_topic": full_topic, "consumer_group": self.group_id}
             self.consumer.subscribe([full_topic])
-            logger.info("Running consumer for %r, %d messages at a time", run_context, batch_size())
-            errors = 0
-            while not self._shut_down_loop:
-                check_consecutive_errors(limit, errors)
-                try:
-                    messages = self.consumer.consume(num_messages=batch_size(),
-                                                     timeout=kafka_library.CONSUMER_POLL_TIMEOUT)
-                except Exception as error:  # the same breadth as the library's loop
-                    errors += 1
-                    self.record_event_consuming_error(run_context, error, None)
-                    _, kafka_error = self._get_kafka_message_and_error(message=None, error=error)
-                    if kafka_error and kafka_error.fatal():
-                        raise
-                    time.sleep(kafka_library.POLL_FAILURE_SLEEP)
-                    continue
-                with one_configuration_check():
-                    errors = self._handle_batch(messages, run_context, check, limit, errors)
+            self._run_batches({"full_topic": full_topic, "consumer_group": self.group_id},
+                              getattr(settings, "EVENT_BUS_KAFKA_CONSUMER_CONSECUTIVE_ERRORS_LIMIT", None))
         finally:
             self.consumer.close()
 
-    def _handle_batch(self, messages: Sequence[Any], run_context: dict[str, Any], check: ConnectionCheck,
-                      limit: int | None, errors: int) -> int:
-        """Handle ``messages`` in order; commit past the handled ones together, whatever stops the batch."""
-        next_offsets: dict[tuple[str, int], int] = {}
-        handled = 0
-        try:
-            for message in messages:
-                check_consecutive_errors(limit, errors)
-                try:
-                    check.before_message()
-                    signal = self.determine_signal(message)
-                    message.set_value(self._deserialize_message_value(message, signal))
-                    self.emit_signals_from_message(message, signal)
-                except Exception as error:  # the same breadth as the library's loop
-                    errors += 1
-                    check.after_message(failed=True)
-                    self.record_event_consuming_error(run_context, error, message)
-                    _, kafka_error = self._get_kafka_message_and_error(message=message, error=error)
-                    if kafka_error and kafka_error.fatal():
-                        raise
-                else:
-                    errors = 0
-                    check.after_message(failed=False)
-                    self._add_message_monitoring(run_context=run_context, message=message)
-                handled += 1
-                if message.error() is None:
-                    next_offsets[(message.topic(), message.partition())] = message.offset() + 1
-        finally:
-            if next_offsets:
-                self.consumer.commit(offsets=[TopicPartition(topic, partition, offset)
-                                              for (topic, partition), offset in next_offsets.items()])
-                logger.info("Handled %d message(s); committing the next offsets %s.", handled,
-                            ", ".join(f"{topic}[{partition}]={offset}"
-                                      for (topic, partition), offset in sorted(next_offsets.items())))
-        return errors
+    def _read_batch(self) -> list[Any]:
+        return self.consumer.consume(num_messages=batch_size(), timeout=kafka_library.CONSUMER_POLL_TIMEOUT)
+
+    def _emit(self, message: Any) -> None:
+        """Decode the value (unless an earlier attempt did, before the database failed it) and send it."""
+        signal = self.determine_signal(message)
+        if not isinstance(message.value(), dict):
+            message.set_value(self._deserialize_message_value(message, signal))
+        self.emit_signals_from_message(message, signal)
+
+    def _describe(self, message: Any) -> str:
+        return f"Kafka message at offset {message.offset()}"
+
+    def _is_fatal(self, error: BaseException, message: Any) -> bool:
+        _, kafka_error = self._get_kafka_message_and_error(message=message, error=error)
+        return bool(kafka_error and kafka_error.fatal())
+
+    def _acknowledge(self, handled: Sequence[Any]) -> None:
+        """Commit the offset after the last handled message of each partition (an errored message has none)."""
+        next_offsets = {(message.topic(), message.partition()): message.offset() + 1
+                        for message in handled if message.error() is None}
+        if not next_offsets:
+            return
+        self.consumer.commit(offsets=[TopicPartition(topic, partition, offset)
+                                      for (topic, partition), offset in next_offsets.items()])
+        logger.info("Handled %d message(s); committing the next offsets %s.", len(handled),
+                    ", ".join(f"{topic}[{partition}]={offset}"
+                              for (topic, partition), offset in sorted(next_offsets.items())))
 
     def emit_signals_from_message(self, msg: Any, signal: OpenEdxPublicSignal) -> None:
         """The library's, with its two INFO lines per message at DEBUG (one INFO line per batch instead)."""
