@@ -338,3 +338,70 @@ def test_the_redis_decoder_reads_what_openedx_events_reads() -> None:
     decoded = consumers.decode_event_data(COURSE_PASSING_STATUS_UPDATED.event_type, data)
     assert decoded == deserialize_bytes_to_event_data(data, COURSE_PASSING_STATUS_UPDATED)
     assert decoded["course_passing_status"].user.pii.username == "batch-7"
+
+
+class SchemasOnly:
+    """A schema registry that holds ``schemas`` by id."""
+
+    def __init__(self, schemas: dict[int, Any]) -> None:
+        self.schemas = schemas
+
+    def get_schema(self, schema_id: int) -> Any:
+        return self.schemas[schema_id]
+
+
+def test_the_kafka_decoder_leaves_other_framings_and_schemas_to_the_library() -> None:
+    from confluent_kafka.schema_registry import Rule, RuleSet, Schema, SchemaReference
+    from openedx_events.event_bus.avro.serializer import AvroSignalSerializer
+
+    event_type = COURSE_PASSING_STATUS_UPDATED.event_type
+    plain = AvroSignalSerializer(COURSE_PASSING_STATUS_UPDATED).schema_string()
+    ruled = RuleSet(migration_rules=None, domain_rules=[Rule("encrypt", None, "TRANSFORM", "WRITEREAD", "ENCRYPT",
+                                                                   ["PII"], None, None, None, None, False)])
+    registry = SchemasOnly({
+        1: Schema(plain, "AVRO", references=[SchemaReference("other", "other-value", 1)]),
+        2: Schema(plain, "AVRO", rule_set=ruled),
+        3: Schema('{"type": "string"}', "JSON"),
+    })
+    consumers.kafka_writer_schema.cache_clear()
+    assert consumers.decode_kafka_value(registry, event_type, b"\x01" + bytes(10)) is None  # another framing
+    assert consumers.decode_kafka_value(registry, event_type, b"\x00\x00\x00\x00\x01") is None  # too short
+    for schema_id in (1, 2, 3):
+        framed = b"\x00" + schema_id.to_bytes(4, "big") + b"\x02"
+        assert consumers.decode_kafka_value(registry, event_type, framed) is None
+
+
+@pytest.mark.e2e
+def test_the_kafka_decoder_reads_what_the_library_reads(kafka_bus) -> None:
+    """A value as the service's producer writes it (Confluent framing, schema in the registry) decodes
+    to what edx-event-bus-kafka's own deserializer gives."""
+    from confluent_kafka.serialization import MessageField, SerializationContext
+    from edx_event_bus_kafka.internal.config import get_schema_registry_client
+    from edx_event_bus_kafka.internal.consumer import get_deserializer
+    from edx_event_bus_kafka.internal.producer import get_serializers
+
+    _key, serialize_value = get_serializers(COURSE_PASSING_STATUS_UPDATED, "course_passing_status.course.course_key")
+    context = SerializationContext(kafka_bus["topic"], MessageField.VALUE)
+    value = serialize_value({"course_passing_status": passing_status(7)}, context)
+    registry = get_schema_registry_client()
+
+    decoded = consumers.decode_kafka_value(registry, COURSE_PASSING_STATUS_UPDATED.event_type, value)
+    assert decoded is not None
+    assert decoded == get_deserializer(COURSE_PASSING_STATUS_UPDATED, registry)(value, context)
+    assert decoded["course_passing_status"].user.pii.username == "batch-7"
+
+
+@pytest.mark.e2e
+def test_the_kafka_consumer_decodes_without_the_library_deserializer(kafka_bus, receiver, monkeypatch) -> None:
+    box: list = []
+
+    def refuse(self, message, signal):
+        box[0]._shut_down()
+        raise AssertionError("the library's deserializer was used")
+
+    monkeypatch.setattr(DatabaseWaitingKafkaEventConsumer, "_deserialize_message_value", refuse)
+    kafka_bus["publish"](3)
+    seen = receiver(stop_after(box, 3))
+    box.append(kafka_consumer())
+    box[0].consume_indefinitely()
+    assert seen == [0, 1, 2]
