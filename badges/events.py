@@ -7,6 +7,7 @@ configured in ``BADGES_CONFIG["events"]`` needs no code as long as its payload c
 from __future__ import annotations
 
 import datetime
+import functools
 import re
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -89,17 +90,10 @@ def event_key_paths(event_type: str, ignored: list[str] | tuple[str, ...] = ()) 
     return {path: tp for path, tp in paths.items() if path not in set(ignored)}
 
 
+@functools.cache
 def _attrs_field_names(cls: type) -> tuple[str, ...] | None:
     """The attribute names of an attrs class, None for any other class (cached: asked for every value)."""
-    names = _FIELD_NAMES.get(cls, _UNKNOWN)
-    if names is _UNKNOWN:
-        names = tuple(field.name for field in attr.fields(cls)) if attr.has(cls) else None
-        _FIELD_NAMES[cls] = names
-    return names
-
-
-_UNKNOWN: Any = object()
-_FIELD_NAMES: dict[type, tuple[str, ...] | None] = {}
+    return tuple(field.name for field in attr.fields(cls)) if attr.has(cls) else None
 
 
 #: Types whose values are already plain data (exact types: a subclass, such as a text enum, goes the long way).
